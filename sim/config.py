@@ -1,0 +1,476 @@
+"""Typed, validated schema of the county YAML, and loading with `extends` and dotted overrides.
+
+Unknown keys, wrong types and out-of-range values raise ConfigError naming the file, the key
+path and what is allowed. Files are read with yaml.safe_load only.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+SEVERITY_LEVELS = 4
+CARE_TYPES = ("outpatient", "inpatient")
+PROGRAMS = ("general", "psychiatric")
+
+
+class ConfigError(Exception):
+    """A bad input: names the file, the key path and what is allowed."""
+
+    def __init__(self, message: str, file: str | Path | None = None, path: str | None = None):
+        self.file = str(file) if file is not None else None
+        self.path = path
+        self.detail = message
+        where = ": ".join(x for x in (self.file, path) if x)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+def _per_severity(description: str) -> Any:
+    return Field(min_length=SEVERITY_LEVELS, max_length=SEVERITY_LEVELS, description=description)
+
+
+# ---------------------------------------------------------------- county and facilities
+class Tier(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="tier identifier used everywhere else")
+    label: str = ""
+    level: NonNegInt = Field(description="order for referral up: higher level = higher tier")
+    in_county: bool
+    out_of_province: bool = Field(False, description="counts towards the out-of-province rates")
+    primary_care: bool = Field(False, description="counts towards the primary-care visit share")
+    outpatient_cost: list[Positive] = _per_severity("mean cost per outpatient visit by severity, yuan")
+    inpatient_cost: list[Positive] | None = Field(None, description="mean cost per admission by severity, yuan")
+    los_days: list[Positive] | None = Field(None, description="mean length of stay by severity, days")
+    cost_sd_log: NonNeg = Field(0.5, description="log-normal dispersion of cost")
+    visits_per_physician_day: Positive = Field(description="outpatient slots per physician per day")
+    capability: Annotated[float, Field(ge=0.0, le=SEVERITY_LEVELS + 1)] = Field(
+        description="default capability (highest severity treated without referral up)")
+    travel_hours: NonNeg | None = Field(None, description="fixed travel time (tiers outside the county)")
+    unlimited_capacity: bool = False
+
+
+class Township(Strict):
+    name: str
+    kind: Literal["central", "general"]
+    county_seat: bool = False
+    population_share: Positive = Field(description="relative population weight")
+    villages: Annotated[int, Field(ge=1)]
+    physicians: NonNeg
+    beds: NonNeg
+    position_km: tuple[float, float] | None = None
+
+
+class Hospital(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = ""
+    tier: str
+    physicians: NonNeg
+    beds: NonNeg
+    capability: Annotated[float, Field(ge=0.0, le=SEVERITY_LEVELS + 1)] | None = None
+    programs: list[Literal["general", "psychiatric"]] = ["general"]
+    serves_age_bands: list[str] | None = None
+    price_multiplier: Positive = 1.0
+
+
+class Geography(Strict):
+    radius_km: Positive
+    speed_kmh: Positive
+    detour_factor: Annotated[float, Field(ge=1.0)] = 1.3
+    access_hours: NonNeg = 0.1
+    village_radius_km: Positive = 5.0
+    layout_seed: NonNegInt = 0
+
+
+class Facilities(Strict):
+    village_doctors_per_clinic: NonNeg
+    village_capability: Annotated[float, Field(ge=0.0, le=SEVERITY_LEVELS + 1)] | None = None
+    township_capability: dict[Literal["central", "general"], Annotated[float, Field(ge=0.0, le=SEVERITY_LEVELS + 1)]]
+    hospitals: list[Hospital]
+    choice_set: dict[str, Annotated[int, Field(ge=0)] | None] = Field(
+        description="per tier: how many nearest facilities of that tier a village may choose (null = all)")
+
+
+# ---------------------------------------------------------------- population and illness
+class AgeBand(Strict):
+    name: str
+    share: Fraction
+    chronic_prevalence: Fraction
+    outpatient_rate: NonNeg = Field(description="outpatient episodes per person-year (non-chronic)")
+    inpatient_rate: NonNeg = Field(description="inpatient episodes per person-year (non-chronic)")
+    contract_rate: dict[Literal["chronic", "other"], Fraction] = Field(
+        description="family-doctor contract rate")
+
+
+class IncomeBand(Strict):
+    name: str
+    share: Fraction
+    annual_income: Positive
+
+
+class Population(Strict):
+    size: Annotated[int, Field(ge=1)]
+    age_bands: list[AgeBand] = Field(min_length=1)
+    income_bands: list[IncomeBand] = Field(min_length=1)
+    scheme_shares: dict[str, Fraction]
+
+
+class Seasonality(Strict):
+    amplitude: Annotated[float, Field(ge=0.0, lt=1.0)]
+    peak_day_of_year: Annotated[int, Field(ge=1, le=366)]
+
+
+class Illness(Strict):
+    chronic_multiplier: dict[Literal["outpatient", "inpatient"], NonNeg]
+    seasonality: Seasonality
+    severity: dict[Literal["outpatient", "inpatient"], list[Fraction]]
+    psychiatric_share: Fraction = Field(description="share of inpatient episodes that are psychiatric")
+
+
+class ProgramSpec(Strict):
+    los_days: Positive
+    cost_per_admission: Positive
+
+
+class Care(Strict):
+    severity_cost_multiplier_sd: NonNeg = 0.0
+    los_sd_log: NonNeg
+    max_los_days: Annotated[int, Field(ge=1, le=3650)]
+    psychiatric: ProgramSpec
+
+
+# ---------------------------------------------------------------- insurance
+class Benefit(Strict):
+    deductible: NonNeg = Field(0.0, description="起付线 per episode, yuan")
+    ratio: Fraction = Field(description="报销比例")
+
+
+class Schedule(Strict):
+    inpatient: dict[str, Benefit]
+    outpatient: dict[str, Benefit]
+    inpatient_annual_cap: NonNeg = Field(description="封顶线, yuan per person-year")
+    outpatient_annual_cap: NonNeg = Field(description="门诊统筹 cap, yuan per person-year")
+    unfiled_penalty: dict[str, Fraction] = Field(
+        default_factory=dict, description="ratio points lost without a filed referral, per tier")
+
+
+class Insurance(Strict):
+    schemes: dict[str, Schedule]
+    catastrophic_threshold: Fraction = Field(description="annual OOP share of income counted catastrophic")
+
+
+# ---------------------------------------------------------------- behaviour
+class Choice(Strict):
+    asc: dict[Literal["outpatient", "inpatient"], dict[str, float]]
+    cost_per_100_yuan: Annotated[float, Field(le=0.0)]
+    cost_severity_multiplier: list[NonNeg] = _per_severity("scales the cost weight by severity")
+    income_elasticity: NonNeg
+    travel_per_hour: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(le=0.0)]]
+    wait_per_day: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(le=0.0)]]
+    capability_shortfall: Annotated[float, Field(le=0.0)]
+    capability_premium: NonNeg
+    trust: NonNeg
+    contract_primary: NonNeg
+    referral_follow: NonNeg
+    max_tries_per_day: Annotated[int, Field(ge=1, le=20)]
+    patience_days: dict[Literal["outpatient", "inpatient"], NonNegInt]
+    wait_memory_days: Positive
+
+
+class Referral(Strict):
+    self_filing_probability: Fraction
+    down_probability: dict[str, Fraction]
+    up_slope: Positive = Field(1.0, description="referral probability per level of capability shortfall")
+
+
+class TrustSpec(Strict):
+    initial: dict[str, Fraction]
+    initial_sd: NonNeg
+    learning_rate: Fraction
+    served: Fraction
+    per_wait_day: Annotated[float, Field(le=0.0)]
+    rejected: Fraction
+    referred_up: Fraction
+
+
+class Horizon(Strict):
+    start: dt.date
+    end: dt.date
+    warmup_days: NonNegInt = 60
+
+
+class CountyConfig(Strict):
+    name: str
+    description: str = ""
+    horizon: Horizon
+    geography: Geography
+    tiers: list[Tier] = Field(min_length=1)
+    townships: list[Township] = Field(min_length=1)
+    facilities: Facilities
+    population: Population
+    illness: Illness
+    care: Care
+    insurance: Insurance
+    choice: Choice
+    referral: Referral
+    trust: TrustSpec
+
+    def tier_names(self) -> list[str]:
+        return [t.name for t in self.tiers]
+
+    def tier(self, name: str) -> Tier:
+        return next(t for t in self.tiers if t.name == name)
+
+
+# ---------------------------------------------------------------- YAML reading and merging
+def read_yaml(path: str | Path) -> dict:
+    """yaml.safe_load a mapping; syntax errors become ConfigError with line and column."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("file not found", file=path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"malformed YAML: {where}{getattr(exc, 'problem', exc)}", file=path) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"the top level must be a mapping of keys, got {type(data).__name__}", file=path)
+    return data
+
+
+def _split(path: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in str(path).split(".")]
+
+
+def set_dotted(tree: dict, dotted: str, value: Any, file: str | Path | None = None) -> None:
+    """Set tree[a][b][0][c] = value for dotted 'a.b.0.c'; every step but the last must exist."""
+    keys = _split(dotted)
+    node: Any = tree
+    for i, key in enumerate(keys[:-1]):
+        here = ".".join(map(str, keys[: i + 1]))
+        if isinstance(node, list) and isinstance(key, int):
+            if key >= len(node):
+                raise ConfigError(f"index {key} is out of range (list has {len(node)} items)", file, here)
+            node = node[key]
+        elif isinstance(node, dict):
+            if key not in node:
+                allowed = ", ".join(map(str, node)) or "(none)"
+                raise ConfigError(f"unknown key '{key}'; allowed here: {allowed}", file, here)
+            node = node[key]
+        else:
+            raise ConfigError("cannot descend into a value that is not a mapping or list", file, here)
+    last = keys[-1]
+    if isinstance(node, list) and isinstance(last, int):
+        if last >= len(node):
+            raise ConfigError(f"index {last} is out of range (list has {len(node)} items)", file, dotted)
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError("cannot set a key inside a value that is not a mapping or list", file, dotted)
+
+
+def get_dotted(tree: Any, dotted: str) -> Any:
+    node = tree
+    for key in _split(dotted):
+        node = node[key]
+    return node
+
+
+def deep_merge(base: dict, over: dict, origin: dict[str, str], file: str, prefix: str = "") -> dict:
+    """Merge `over` into a copy of `base`; dotted keys are paths; record each leaf's file."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        key = str(key)
+        path = f"{prefix}{key}"
+        if "." in key:
+            set_dotted(out, key, copy.deepcopy(value), file)
+            origin[path] = file
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value, origin, file, f"{path}.")
+        else:
+            out[key] = copy.deepcopy(value)
+            origin[path] = file
+    return out
+
+
+def load_tree(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
+    """Read a config YAML, following `extends` (relative to the file); returns tree and provenance."""
+    path = Path(path).resolve()
+    if path in _seen:
+        raise ConfigError("`extends` forms a cycle", file=path, path="extends")
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    origin: dict[str, str] = {}
+    if parent is None:
+        for key in data:
+            origin[str(key)] = str(path)
+        return data, origin
+    if not isinstance(parent, str):
+        raise ConfigError("must be the path of another config file", file=path, path="extends")
+    parent_path = (path.parent / parent).resolve()
+    if not parent_path.is_file():
+        raise ConfigError(f"names a file that does not exist: {parent_path}", file=path, path="extends")
+    base, origin = load_tree(parent_path, _seen + (path,))
+    return deep_merge(base, data, origin, str(path)), origin
+
+
+def file_for(path: str, origin: dict[str, str], default: str | None) -> str | None:
+    """The file that set the longest prefix of a dotted key path."""
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        hit = origin.get(".".join(parts[:n]))
+        if hit:
+            return hit
+    return default
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    """Field names of the pydantic model that owns the last key of `loc`."""
+    node: Any = model
+    for key in loc[:-1]:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(key))
+            if field is None:
+                return None
+            node = field.annotation
+        else:
+            args = getattr(node, "__args__", ())
+            node = args[-1] if args else None
+        while getattr(node, "__origin__", None) is Annotated:
+            node = node.__origin__
+        args = [a for a in getattr(node, "__args__", ()) if a is not type(None)]
+        if getattr(node, "__origin__", None) is None and args and not isinstance(node, type):
+            node = args[0]
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return None
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], origin: dict[str, str],
+                            default_file: str | None) -> ConfigError:
+    """One ConfigError listing each problem as `file: key.path: what is wrong / allowed`."""
+    lines = []
+    for err in exc.errors()[:12]:
+        loc = tuple(err["loc"])
+        path = ".".join(map(str, loc)) or "(top level)"
+        file = file_for(path, origin, default_file)
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            msg = f"unknown key '{loc[-1]}'" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = f"{err['msg']} (got {err.get('input')!r})"
+        lines.append(f"{file}: {path}: {msg}" if file else f"{path}: {msg}")
+    first = exc.errors()[0]
+    first_path = ".".join(map(str, first["loc"]))
+    err = ConfigError("\n  ".join(lines), file=None, path=None)
+    err.path = first_path
+    err.file = file_for(first_path, origin, default_file)
+    return err
+
+
+def validate_county(tree: dict, origin: dict[str, str], default_file: str | None) -> CountyConfig:
+    """Schema validation, then the cross-references a schema cannot express."""
+    try:
+        cfg = CountyConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise format_validation_error(exc, CountyConfig, origin, default_file) from None
+    check_references(cfg, origin, default_file)
+    return cfg
+
+
+def check_references(cfg: CountyConfig, origin: dict[str, str], default_file: str | None) -> None:
+    tiers = cfg.tier_names()
+    bands = [b.name for b in cfg.population.age_bands]
+
+    def fail(path: str, msg: str) -> None:
+        raise ConfigError(msg, file_for(path, origin, default_file), path)
+
+    def need_tier(path: str, name: str) -> None:
+        if name not in tiers:
+            fail(path, f"unknown tier '{name}'; allowed: {', '.join(tiers)}")
+
+    for needed in ("village", "township"):
+        if needed not in tiers:
+            fail("tiers", f"a tier named '{needed}' is required (village clinics and township centres)")
+    if len(set(tiers)) != len(tiers):
+        fail("tiers", "tier names must be unique")
+    for i, t in enumerate(cfg.tiers):
+        if t.inpatient_cost is not None and t.los_days is None:
+            fail(f"tiers.{i}.los_days", "required when inpatient_cost is given")
+        if not t.in_county and t.travel_hours is None:
+            fail(f"tiers.{i}.travel_hours", "required for a tier outside the county")
+    for i, h in enumerate(cfg.facilities.hospitals):
+        need_tier(f"facilities.hospitals.{i}.tier", h.tier)
+        for b in h.serves_age_bands or []:
+            if b not in bands:
+                fail(f"facilities.hospitals.{i}.serves_age_bands", f"unknown age band '{b}'; allowed: {', '.join(bands)}")
+    names = [h.name for h in cfg.facilities.hospitals] + [t.name for t in cfg.townships]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        fail("facilities.hospitals", f"facility names must be unique; repeated: {', '.join(sorted(dup))}")
+    for key in cfg.facilities.choice_set:
+        need_tier(f"facilities.choice_set.{key}", key)
+    seats = [t.name for t in cfg.townships if t.county_seat]
+    if len(seats) != 1:
+        fail("townships", f"exactly one township must have county_seat: true (found {len(seats)})")
+    for care, table in cfg.choice.asc.items():
+        for key in table:
+            need_tier(f"choice.asc.{care}.{key}", key)
+    for care, probs in cfg.illness.severity.items():
+        if len(probs) != SEVERITY_LEVELS or abs(sum(probs) - 1.0) > 1e-6:
+            fail(f"illness.severity.{care}", f"{SEVERITY_LEVELS} probabilities summing to 1 (got {probs})")
+    for what, items in (("age_bands", cfg.population.age_bands), ("income_bands", cfg.population.income_bands)):
+        total = sum(x.share for x in items)
+        if abs(total - 1.0) > 1e-6:
+            fail(f"population.{what}", f"shares must sum to 1 (they sum to {total:.4f})")
+    total = sum(cfg.population.scheme_shares.values())
+    if abs(total - 1.0) > 1e-6:
+        fail("population.scheme_shares", f"shares must sum to 1 (they sum to {total:.4f})")
+    for scheme in cfg.population.scheme_shares:
+        if scheme not in cfg.insurance.schemes:
+            fail(f"population.scheme_shares.{scheme}",
+                 f"no insurance schedule for scheme '{scheme}'; schedules: {', '.join(cfg.insurance.schemes)}")
+    for sname, sched in cfg.insurance.schemes.items():
+        for care in CARE_TYPES:
+            for key in getattr(sched, care):
+                need_tier(f"insurance.schemes.{sname}.{care}.{key}", key)
+        for key in sched.unfiled_penalty:
+            need_tier(f"insurance.schemes.{sname}.unfiled_penalty.{key}", key)
+    for key in cfg.referral.down_probability:
+        need_tier(f"referral.down_probability.{key}", key)
+    for key in cfg.trust.initial:
+        need_tier(f"trust.initial.{key}", key)
+    for t in tiers:
+        if t not in cfg.trust.initial:
+            fail("trust.initial", f"missing tier '{t}'; every tier needs an initial trust")
+    if cfg.horizon.end < cfg.horizon.start:
+        fail("horizon.end", f"must not be before horizon.start ({cfg.horizon.start})")
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> CountyConfig:
+    """Read, merge (`extends`, then dotted `overrides`) and validate a county config."""
+    tree, origin = load_tree(path)
+    return config_from_tree(tree, origin, str(Path(path)), overrides)
+
+
+def config_from_tree(tree: dict, origin: dict[str, str], file: str | None,
+                     overrides: dict[str, Any] | None = None, overrides_file: str | None = None) -> CountyConfig:
+    if overrides:
+        tree = deep_merge(tree, overrides, origin, overrides_file or "overrides")
+    return validate_county(tree, origin, file)

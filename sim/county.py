@@ -1,0 +1,178 @@
+"""County geometry: townships, villages, facilities, travel times and each village's choice set.
+
+Positions are synthetic but reproducible (drawn from `geography.layout_seed`) unless a township
+gives `position_km`. Facilities are held as columns (FacilityTable); the Mesa Facility agents
+in model.py are views on its rows, so policies change one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import PROGRAMS, CountyConfig
+
+
+@dataclass
+class FacilityTable:
+    """One row per facility; arrays are indexed by facility id."""
+    name: list[str]
+    tier: np.ndarray            # tier index
+    township: np.ndarray        # township index, -1 outside townships
+    position: np.ndarray        # (F, 2) km, NaN for facilities outside the county
+    physicians: np.ndarray      # float, full-population units
+    beds: np.ndarray            # float, full-population units; inf = unlimited
+    capability: np.ndarray      # highest severity treated without referral up
+    programs: np.ndarray        # (F, n_programs) bool
+    serves_band: np.ndarray     # (F, n_age_bands) bool
+    price_multiplier: np.ndarray
+    visits_per_physician_day: np.ndarray
+    unlimited: np.ndarray       # bool
+
+    def __len__(self) -> int:
+        return len(self.name)
+
+    def index(self, name: str) -> int:
+        try:
+            return self.name.index(name)
+        except ValueError:
+            raise KeyError(name) from None
+
+
+@dataclass
+class County:
+    township_names: list[str]
+    township_position: np.ndarray        # (T, 2)
+    village_township: np.ndarray         # (V,)
+    village_position: np.ndarray         # (V, 2)
+    village_weight: np.ndarray           # (V,) population share, sums to 1
+    facilities: FacilityTable
+    travel_hours: np.ndarray = field(default=None)     # (V, F)
+    choice_set: np.ndarray = field(default=None)       # (V, K) facility ids, -1 = padding
+
+
+def _spread_points(rng: np.random.Generator, n: int, radius: float, min_gap: float) -> np.ndarray:
+    """n points in a disc, rejection-sampled to keep a minimum spacing (best effort)."""
+    pts: list[np.ndarray] = []
+    tries = 0
+    while len(pts) < n:
+        r = radius * np.sqrt(rng.random())
+        a = 2 * np.pi * rng.random()
+        p = np.array([r * np.cos(a), r * np.sin(a)])
+        tries += 1
+        if tries < 20000 and any(np.hypot(*(p - q)) < min_gap for q in pts):
+            continue
+        pts.append(p)
+    return np.array(pts)
+
+
+def build_county(cfg: CountyConfig) -> County:
+    """Lay out townships and villages and list every facility with its attributes."""
+    geo = cfg.geography
+    rng = np.random.default_rng(geo.layout_seed)
+    tiers = cfg.tier_names()
+    bands = [b.name for b in cfg.population.age_bands]
+    n_t = len(cfg.townships)
+
+    pos = np.zeros((n_t, 2))
+    free = [i for i, t in enumerate(cfg.townships) if t.position_km is None and not t.county_seat]
+    drawn = _spread_points(rng, len(free), geo.radius_km, min_gap=geo.radius_km / np.sqrt(n_t + 1))
+    for k, i in enumerate(free):
+        pos[i] = drawn[k]
+    for i, t in enumerate(cfg.townships):
+        if t.position_km is not None:
+            pos[i] = t.position_km
+    seat = next(i for i, t in enumerate(cfg.townships) if t.county_seat)
+    if cfg.townships[seat].position_km is None:
+        pos[seat] = (0.0, 0.0)
+
+    v_town, v_pos, v_weight = [], [], []
+    total_share = sum(t.population_share for t in cfg.townships)
+    for i, t in enumerate(cfg.townships):
+        r = geo.village_radius_km * np.sqrt(rng.random(t.villages))
+        a = 2 * np.pi * rng.random(t.villages)
+        v_pos.append(pos[i] + np.column_stack([r * np.cos(a), r * np.sin(a)]))
+        w = rng.dirichlet(np.full(t.villages, 8.0))
+        v_weight.append(w * t.population_share / total_share)
+        v_town.append(np.full(t.villages, i))
+    village_township = np.concatenate(v_town)
+    village_position = np.concatenate(v_pos)
+    village_weight = np.concatenate(v_weight)
+    village_weight = village_weight / village_weight.sum()
+
+    rows: dict[str, list] = {k: [] for k in (
+        "name", "tier", "township", "position", "physicians", "beds", "capability", "programs",
+        "serves_band", "price_multiplier", "vpd", "unlimited")}
+
+    def add(name, tier, township, position, physicians, beds, capability, programs=("general",),
+            serves=None, price=1.0):
+        spec = cfg.tier(tier)
+        rows["name"].append(name)
+        rows["tier"].append(tiers.index(tier))
+        rows["township"].append(township)
+        rows["position"].append(position)
+        rows["physicians"].append(float(physicians))
+        rows["beds"].append(np.inf if spec.unlimited_capacity else float(beds))
+        rows["capability"].append(spec.capability if capability is None else capability)
+        rows["programs"].append([p in programs for p in PROGRAMS])
+        rows["serves_band"].append([serves is None or b in serves for b in bands])
+        rows["price_multiplier"].append(price)
+        rows["vpd"].append(spec.visits_per_physician_day)
+        rows["unlimited"].append(spec.unlimited_capacity)
+
+    fac = cfg.facilities
+    for v in range(len(village_township)):
+        t = village_township[v]
+        k = int(np.sum(village_township[:v] == t)) + 1
+        add(f"{cfg.townships[t].name}/v{k:02d}", "village", t, village_position[v],
+            fac.village_doctors_per_clinic, 0.0, fac.village_capability)
+    for i, t in enumerate(cfg.townships):
+        add(t.name, "township", i, pos[i], t.physicians, t.beds, fac.township_capability[t.kind])
+    for h in fac.hospitals:
+        spec = cfg.tier(h.tier)
+        where = pos[seat] if spec.in_county else np.array([np.nan, np.nan])
+        add(h.name, h.tier, seat if spec.in_county else -1, where, h.physicians, h.beds, h.capability,
+            h.programs, h.serves_age_bands, h.price_multiplier)
+
+    table = FacilityTable(
+        name=rows["name"], tier=np.array(rows["tier"]), township=np.array(rows["township"]),
+        position=np.array(rows["position"], dtype=float), physicians=np.array(rows["physicians"]),
+        beds=np.array(rows["beds"]), capability=np.array(rows["capability"], dtype=float),
+        programs=np.array(rows["programs"], dtype=bool), serves_band=np.array(rows["serves_band"], dtype=bool),
+        price_multiplier=np.array(rows["price_multiplier"], dtype=float),
+        visits_per_physician_day=np.array(rows["vpd"], dtype=float), unlimited=np.array(rows["unlimited"]))
+    county = County(list(t.name for t in cfg.townships), pos, village_township, village_position,
+                    village_weight, table)
+    refresh_access(county, cfg)
+    return county
+
+
+def refresh_access(county: County, cfg: CountyConfig) -> None:
+    """Recompute travel times and choice sets (after facilities were added or moved)."""
+    geo = cfg.geography
+    fac = county.facilities
+    dx = county.village_position[:, None, :] - fac.position[None, :, :]
+    km = np.hypot(dx[..., 0], dx[..., 1]) * geo.detour_factor
+    hours = km / geo.speed_kmh + geo.access_hours
+    for ti, spec in enumerate(cfg.tiers):
+        if spec.travel_hours is not None:
+            hours[:, fac.tier == ti] = spec.travel_hours
+    county.travel_hours = hours
+
+    limits = cfg.facilities.choice_set
+    sets = []
+    for v in range(len(county.village_township)):
+        chosen: list[int] = []
+        for ti, spec in enumerate(cfg.tiers):
+            ids = np.flatnonzero(fac.tier == ti)
+            if ids.size == 0:
+                continue
+            k = limits.get(spec.name)
+            order = ids[np.argsort(hours[v, ids], kind="stable")]
+            chosen.extend(order if k is None else order[:k])
+        sets.append(chosen)
+    width = max(len(s) for s in sets)
+    out = np.full((len(sets), width), -1, dtype=np.int64)
+    for v, s in enumerate(sets):
+        out[v, : len(s)] = s
+    county.choice_set = out

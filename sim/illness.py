@@ -1,0 +1,74 @@
+"""Illness episodes: counts per (age band, chronic) group and day, then who and how severe.
+
+Daily rate per person = annual rate(age band) x chronic multiplier x seasonal factor / 365.
+Residents are grouped so a day costs O(episodes), not O(residents). Draws come from the
+`illness` stream only, so a policy never changes who falls ill; prevention policies thin
+inpatient episodes with their own `prevention` stream.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import CountyConfig
+from .population import Population
+
+
+@dataclass
+class Episodes:
+    """New episodes of one day."""
+    person: np.ndarray
+    care: np.ndarray        # 0 outpatient, 1 inpatient
+    severity: np.ndarray    # 1..S
+    program: np.ndarray     # 0 general, 1 psychiatric
+
+
+def seasonal_factor(date: dt.date, amplitude: float, peak_day: int) -> float:
+    doy = date.timetuple().tm_yday
+    return 1.0 + amplitude * np.cos(2.0 * np.pi * (doy - peak_day) / 365.25)
+
+
+class IllnessModel:
+    def __init__(self, cfg: CountyConfig, pop: Population):
+        ill = cfg.illness
+        bands = cfg.population.age_bands
+        key = pop.age_band.astype(np.int64) * 2 + pop.chronic
+        order = np.argsort(key, kind="stable")
+        bounds = np.searchsorted(key[order], np.arange(2 * len(bands) + 1))
+        self.flat_members = order
+        self.offsets = bounds[:-1]
+        self.sizes = np.diff(bounds)
+        rates = np.zeros((2 * len(bands), 2))
+        for b, band in enumerate(bands):
+            for chronic in (0, 1):
+                m_out = ill.chronic_multiplier["outpatient"] if chronic else 1.0
+                m_in = ill.chronic_multiplier["inpatient"] if chronic else 1.0
+                rates[2 * b + chronic] = (band.outpatient_rate * m_out, band.inpatient_rate * m_in)
+        self.annual_rates = rates
+        self.severity_p = np.array([ill.severity["outpatient"], ill.severity["inpatient"]])
+        self.psychiatric_share = ill.psychiatric_share
+        self.season = ill.seasonality
+
+    def draw(self, date: dt.date, rng: np.random.Generator) -> Episodes:
+        f = seasonal_factor(date, self.season.amplitude, self.season.peak_day_of_year) / 365.0
+        counts = rng.poisson(self.annual_rates * self.sizes[:, None] * f)          # (groups, care)
+        total = counts.ravel()
+        cell = np.repeat(np.arange(total.size), total)
+        group, care = cell // 2, (cell % 2).astype(np.int8)
+        pick = np.floor(rng.random(cell.size) * self.sizes[group]).astype(np.int64)
+        person = self.flat_members[self.offsets[group] + pick]
+        u = rng.random(person.size)
+        cum = np.cumsum(self.severity_p, axis=1)
+        severity = (1 + (u[:, None] > cum[care][:, :-1]).sum(axis=1)).astype(np.int8)
+        program = ((care == 1) & (rng.random(person.size) < self.psychiatric_share)).astype(np.int8)
+        return Episodes(person, care, severity, program)
+
+
+def thin_by_risk(ep: Episodes, risk: np.ndarray | None, rng: np.random.Generator) -> Episodes:
+    """Drop inpatient episodes with probability 1 - risk[person] (prevention effects)."""
+    if risk is None or ep.person.size == 0:
+        return ep
+    keep = (ep.care == 0) | (rng.random(ep.person.size) < risk[ep.person])
+    return Episodes(ep.person[keep], ep.care[keep], ep.severity[keep], ep.program[keep])

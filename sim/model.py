@@ -1,0 +1,539 @@
+"""GradedCareModel: the Mesa model that wires county, residents, illness, choice, capacity,
+insurance, referral, trust and records. One step is one day; the order of the day is below.
+
+Daily order (ARCHITECTURE.md §1; tested in tests/test_model.py):
+  1. policies starting (or ending) today take effect; on 1 January annual insurance accounts reset;
+  2. discharges free beds; patients referred down at discharge become follow-up episodes;
+  3. illness: today's new episodes;
+  4. up to `choice.max_tries_per_day` rounds of: choice (logit) -> referral up at the door for
+     inpatient episodes a facility cannot treat -> rationing by capacity in serving order ->
+     served episodes pay (insurance rules), take a bed for a drawn stay, update trust; an
+     outpatient visit at a facility below the severity refers the patient up (a new, filed
+     episode); displaced episodes choose again without that facility;
+  5. episodes still not served wait for tomorrow if within their patience, else are unmet;
+  6. records: daily counts per facility and care type.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from dataclasses import dataclass, fields
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import choice as choice_rules
+from . import insurance
+from .capacity import Beds, draw_los, ration
+from .config import PROGRAMS, SEVERITY_LEVELS, CountyConfig
+from .county import County, build_county
+from .illness import IllnessModel, thin_by_risk
+from .population import Population, create_patient_agents, synthesize
+
+STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
+           "prevention", "policy")
+
+
+def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
+    """Independent named generators from one seed; a name's stream never depends on the others."""
+    return {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(name.encode()),)))
+            for name in STREAMS}
+
+
+class Facility(mesa.Agent):
+    """A village clinic, township centre, county hospital or out-of-county destination.
+
+    Attributes are views on the model's facility columns, so a policy that sets
+    `facility.physicians` changes what the daily step uses.
+    """
+
+    def __init__(self, model: "GradedCareModel", fid: int) -> None:
+        super().__init__(model)
+        self.fid = fid
+
+    @property
+    def name(self) -> str:
+        return self.model.facilities.name[self.fid]
+
+    @property
+    def tier(self) -> str:
+        return self.model.config.tiers[self.model.facilities.tier[self.fid]].name
+
+    def _get(self, column: str) -> float:
+        return float(getattr(self.model.facilities, column)[self.fid])
+
+    def _set(self, column: str, value: float) -> None:
+        getattr(self.model.facilities, column)[self.fid] = value
+        self.model.refresh_facilities()
+
+    physicians = property(lambda self: self._get("physicians"), lambda self, v: self._set("physicians", v))
+    beds = property(lambda self: self._get("beds"), lambda self, v: self._set("beds", v))
+    capability = property(lambda self: self._get("capability"), lambda self, v: self._set("capability", v))
+    price_multiplier = property(lambda self: self._get("price_multiplier"),
+                                lambda self, v: self._set("price_multiplier", v))
+
+    @property
+    def occupied_beds(self) -> float:
+        return float(self.model.beds.occupied[self.fid]) / self.model.scale
+
+    @property
+    def daily_slots(self) -> float:
+        return float(self.model.daily_slots[self.fid]) / self.model.scale
+
+
+@dataclass
+class Batch:
+    """Episodes in flight (structure of arrays)."""
+    person: np.ndarray
+    care: np.ndarray
+    severity: np.ndarray
+    program: np.ndarray
+    onset: np.ndarray
+    ref_level: np.ndarray    # minimum tier level after a referral up, 0 = none
+    filed: np.ndarray        # holds a filed referral (out-of-province rule)
+    referred_up: np.ndarray
+    referred_down: np.ndarray
+    displaced: np.ndarray    # was displaced at least once
+    excluded: np.ndarray     # bitmask over choice-set positions, reset daily
+    fresh: np.ndarray        # a new episode on its first choice (drawn from the `choice` stream)
+
+    def __len__(self) -> int:
+        return self.person.size
+
+    def take(self, idx: np.ndarray) -> "Batch":
+        return Batch(*(getattr(self, name).take(idx) for name in _BATCH_FIELDS))
+
+    @staticmethod
+    def concat(parts: list["Batch"]) -> "Batch":
+        return Batch(*(np.concatenate([getattr(p, name) for p in parts]) for name in _BATCH_FIELDS))
+
+    @staticmethod
+    def new(person, care, severity, program, onset, filed, referred_up=None, referred_down=None,
+            ref_level=None, fresh=False) -> "Batch":
+        n = person.size
+        z = np.zeros(n, dtype=bool)
+        return Batch(person.astype(np.int64), care.astype(np.int8), severity.astype(np.int8),
+                     program.astype(np.int8), np.full(n, onset, dtype=np.int64) if np.isscalar(onset) else onset,
+                     np.zeros(n, dtype=np.int16) if ref_level is None else ref_level.astype(np.int16),
+                     filed.astype(bool), z.copy() if referred_up is None else referred_up,
+                     z.copy() if referred_down is None else referred_down, z.copy(),
+                     np.zeros(n, dtype=np.int64), np.full(n, fresh, dtype=bool))
+
+
+_BATCH_FIELDS = tuple(f.name for f in fields(Batch))
+RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
+               "wait_days", "fund", "oop", "cost", "bed_days", "los_days")
+
+
+class GradedCareModel(mesa.Model):
+    """The county, its residents and facilities, one day per step.
+
+    config: a validated CountyConfig (sim.load_config); seed: the replication's seed;
+    scale: fraction of the population simulated (capacities scale with it; counts are
+    reported scaled back up); policies: Policy objects (sim.policies), validated as a set.
+    """
+
+    def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
+                 policies: list | None = None, patient_agents: bool = True) -> None:
+        super().__init__(rng=int(seed))
+        if not 0 < scale <= 1:
+            raise ValueError("scale must be in (0, 1]")
+        self.config = config
+        self.seed = int(seed)
+        self.scale = float(scale)
+        self.streams = spawn_streams(self.seed)
+        self.tier_names = config.tier_names()
+        self.tier_level = np.array([t.level for t in config.tiers])
+        self.tier_in_county = np.array([t.in_county for t in config.tiers])
+        self.tier_primary = np.array([t.primary_care for t in config.tiers])
+        self.policies = list(policies or [])
+
+        self.county: County = build_county(config)
+        for policy in self.policies:
+            policy.prepare(self)
+        self.facilities = self.county.facilities
+        n = max(1, int(round(config.population.size * self.scale)))
+        self.population: Population = synthesize(config, self.county, n, self.streams["population"])
+        self.illness = IllnessModel(config, self.population)
+        self.benefits = insurance.benefit_tables(config)
+        self.choice_params = choice_rules.choice_params(config)
+        self.referral_down = np.array([config.referral.down_probability.get(t, 0.0) for t in self.tier_names])
+        self.self_filing = config.referral.self_filing_probability
+        self.beds = Beds(len(self.facilities), config.care.max_los_days)
+        self.expected_wait = np.zeros(len(self.facilities))
+        self.refresh_facilities()
+
+        h = config.horizon
+        self.start_date = h.start - dt.timedelta(days=h.warmup_days)
+        self.warmup_days = h.warmup_days
+        self.n_days = h.warmup_days + (h.end - h.start).days + 1
+        self.day = 0
+        self.date = self.start_date
+        shape = (self.n_days, len(self.facilities), 2)
+        self.records = {k: np.zeros(shape, dtype=np.int64) for k in RECORD_KEYS}
+        self.daily = {k: np.zeros((self.n_days, 2), dtype=np.int64) for k in (
+            "new", "followups", "continuations", "unmet", "displaced", "pending")}
+        self.beds_open = np.zeros((self.n_days, len(self.facilities)))
+        self.catastrophic: dict[int, float] = {}
+        self.pending = Batch.new(*(np.zeros(0, dtype=np.int64) for _ in range(4)), 0, np.zeros(0, dtype=bool))
+        self.followups: dict[int, np.ndarray] = {}
+        self.running = True
+
+        for fid in range(len(self.facilities)):
+            Facility(self, fid)
+        if patient_agents:
+            create_patient_agents(self, len(self.population))
+
+    # ------------------------------------------------------------------ derived tables
+    def refresh_facilities(self) -> None:
+        """Recompute daily capacity and price/length-of-stay tables from the facility columns."""
+        fac, cfg = self.facilities, self.config
+        self.daily_slots = np.where(fac.unlimited, np.inf, fac.physicians * fac.visits_per_physician_day * self.scale)
+        self.bed_capacity = np.where(fac.unlimited, np.inf, fac.beds * self.scale)
+        S = SEVERITY_LEVELS
+        cost = np.zeros((len(fac), 2, len(PROGRAMS), S))
+        los = np.ones((len(fac), len(PROGRAMS), S))
+        for f in range(len(fac)):
+            spec = cfg.tiers[fac.tier[f]]
+            cost[f, 0, :, :] = spec.outpatient_cost
+            if spec.inpatient_cost is not None:
+                cost[f, 1, 0, :] = spec.inpatient_cost
+                los[f, 0, :] = spec.los_days
+            cost[f, 1, 1, :] = cfg.care.psychiatric.cost_per_admission
+            los[f, 1, :] = cfg.care.psychiatric.los_days
+        self.mean_cost_fen = cost * fac.price_multiplier[:, None, None, None] * insurance.FEN
+        self.mean_los = los
+        offers = np.zeros((len(fac), 2, len(PROGRAMS)), dtype=bool)
+        offers[:, 0, 0] = self.daily_slots > 0
+        offers[:, 1, :] = (self.bed_capacity > 0)[:, None] & fac.programs
+        self.offers = offers
+        if hasattr(self, "choice_params"):
+            self._choice_tables()
+        self.cost_sd = np.array([t.cost_sd_log for t in cfg.tiers])
+
+    def refresh_rules(self) -> None:
+        """Rebuild insurance and choice tables from the (possibly policy-changed) config."""
+        self.benefits = insurance.benefit_tables(self.config)
+        self.choice_params = choice_rules.choice_params(self.config)
+        self._choice_tables()
+
+    # ------------------------------------------------------------------ choice
+    def _choice_tables(self) -> None:
+        """Per village x alternative tables of everything in the utility that is fixed within a day.
+
+        Laid out as rows of K alternatives addressed by one flat key (see `_row_keys`), so a
+        batch gathers whole rows: much faster than indexing several axes element by element.
+        """
+        fac, p, b = self.facilities, self.choice_params, self.benefits
+        alt = self.county.choice_set
+        valid = alt >= 0
+        a = np.where(valid, alt, 0)
+        tier = fac.tier[a]
+        V, K = alt.shape
+        S, P = SEVERITY_LEVELS, len(PROGRAMS)
+        care = np.arange(2)[None, :, None, None, None]
+        sev = np.arange(1, S + 1)[None, None, None, :, None]
+        t5 = tier[:, None, None, None, :]
+        cap5 = fac.capability[a][:, None, None, None, :]
+        hours = self.county.travel_hours[np.arange(V)[:, None], a][:, None, None, None, :]
+        static = choice_rules.static_utility(p, care, sev, t5, cap5, hours)      # (V, care, 1, S, K)
+        self.row_static_u = np.broadcast_to(static, (V, 2, P, S, K)).reshape(-1, K).copy()
+        offers = np.moveaxis(self.offers[a], 1, 3)                                # (V, care, P, K)
+        self.row_allowed = (valid[:, None, None, :] & offers).reshape(-1, K)
+        self.row_serves = np.moveaxis(fac.serves_band[a], 1, 2).reshape(-1, K)    # (V * bands, K)
+        cost = np.rint(np.moveaxis(self.mean_cost_fen[a], 1, 4)).astype(np.int64)  # (V, care, P, S, K)
+        self.row_cost = cost.reshape(-1, K)
+        n_s = b.ratio.shape[0]
+        fund = np.zeros((V, 2, P, S, n_s, 2, K), dtype=np.int64)
+        for s_ in range(n_s):
+            ded = b.deductible[s_][:, tier]                                       # (care, V, K)
+            d5 = np.moveaxis(ded, 0, 1)[:, :, None, None, :]
+            for filed in (0, 1):
+                ratio = insurance.effective_ratio(b.ratio[s_][:, tier], b.unfiled_penalty[s_][tier], bool(filed))
+                r5 = np.moveaxis(ratio, 0, 1)[:, :, None, None, :]
+                fund[:, :, :, :, s_, filed, :], _ = insurance.reimburse(cost, d5, r5, np.iinfo(np.int64).max)
+        self.row_fund_nocap = fund.reshape(-1, K)
+        self.n_schemes = n_s
+        self.n_bands = fac.serves_band.shape[1]
+        self.alt_safe = a
+        self.alt_tier, self.alt_level = tier, self.tier_level[tier]
+        self.alt_primary = self.tier_primary[tier]
+
+    def utilities(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Alternatives (E, K), allowed mask and systematic utilities for a batch of episodes.
+
+        Gathers use ndarray.take (several times faster than fancy indexing for row gathers).
+        """
+        pop, p = self.population, self.choice_params
+        S, P = SEVERITY_LEVELS, len(PROGRAMS)
+        person = b.person
+        v = pop.village.take(person).astype(np.int64)
+        care = b.care.astype(np.int64)
+        sev = b.severity.astype(np.int64)
+        vcp = (v * 2 + care) * P + b.program
+        row = vcp * S + sev - 1
+        scheme = pop.scheme.take(person).astype(np.int64)
+        alt = self.county.choice_set.take(v, axis=0)
+        level = self.alt_level.take(v, axis=0)
+        tier = self.alt_tier.take(v, axis=0)
+        K = alt.shape[1]
+        meets = level >= b.ref_level[:, None]
+        allowed = (self.row_allowed.take(vcp, axis=0)
+                   & self.row_serves.take(v * self.n_bands + pop.age_band.take(person), axis=0) & meets)
+        if b.excluded.any():
+            allowed &= ((b.excluded[:, None] >> np.arange(K)[None, :]) & 1) == 0
+        cost = self.row_cost.take(row, axis=0)
+        fund = self.row_fund_nocap.take((row * self.n_schemes + scheme) * 2 + b.filed, axis=0)
+        cap_left = self.benefits.annual_cap.ravel().take(scheme * 2 + care) - pop.fund_ytd.ravel().take(person * 2 + care)
+        oop = cost - np.minimum(fund, np.maximum(cap_left, 0)[:, None])
+        primary = self.alt_primary.take(v, axis=0)
+        follows = np.where(b.referred_down[:, None], primary, meets & b.referred_up[:, None])
+        n_t = pop.trust.shape[1]
+        trust = pop.trust.take(person, axis=0).ravel().take(np.arange(person.size)[:, None] * n_t + tier)
+        u = self.row_static_u.take(row, axis=0) + choice_rules.dynamic_utility(
+            p, care, choice_rules.cost_weight(p, sev, pop.income_band.take(person)), oop / insurance.FEN,
+            self.expected_wait.take(self.alt_safe.take(v, axis=0)), trust,
+            pop.contracted.take(person)[:, None] & primary, follows)
+        return alt, allowed, u
+
+    def choice_probabilities(self, row: int, care: str = "outpatient", severity: int = 1) -> dict[str, float]:
+        """Choice probabilities of one resident for a new episode (the Patient view calls this)."""
+        c = 0 if care == "outpatient" else 1
+        b = Batch.new(np.array([row]), np.array([c]), np.array([severity]), np.array([0]), self.day,
+                      np.array([False]))
+        alt, allowed, u = self.utilities(b)
+        p = choice_rules.probabilities(u, allowed)[0]
+        return {self.facilities.name[f]: float(q) for f, q in zip(alt[0], p) if f >= 0 and q > 0}
+
+    # ------------------------------------------------------------------ the day
+    def step(self) -> None:
+        if self.day >= self.n_days:
+            self.running = False
+            return
+        d, date = self.day, self.date
+        for policy in self.policies:
+            if policy.start == date:
+                policy.apply(self)
+            if policy.end is not None and policy.end == date:
+                policy.revert(self)
+        if date.month == 1 and date.day == 1 and d > 0:
+            self._close_year(date.year - 1)
+
+        self.beds.discharge(d)
+        parts = [self.pending]
+        follow = self.followups.pop(d, None)
+        if follow is not None and follow.size:
+            n = follow.size
+            self.daily["followups"][d, 0] = n
+            parts.append(Batch.new(follow, np.zeros(n), np.ones(n), np.zeros(n), d, np.zeros(n, dtype=bool),
+                                   referred_down=np.ones(n, dtype=bool)))
+        new = thin_by_risk(self.illness.draw(date, self.streams["illness"]), self.population.inpatient_risk,
+                           self.streams["prevention"])
+        filed = self.streams["referral"].random(new.person.size) < self.self_filing
+        parts.append(Batch.new(new.person, new.care, new.severity, new.program, d, filed, fresh=True))
+        np.add.at(self.daily["new"][d], new.care, 1)
+        batch = Batch.concat(parts)
+        batch.excluded[:] = 0
+
+        slots = self.daily_slots.copy()
+        beds_free = self.bed_capacity - self.beds.occupied
+        wait_sum = np.zeros(len(self.facilities))
+        wait_n = np.zeros(len(self.facilities))
+        for _ in range(self.config.choice.max_tries_per_day):
+            if len(batch) == 0:
+                break
+            batch = self._one_round(batch, d, slots, beds_free, wait_sum, wait_n)
+        self._end_of_day(batch, d)
+        seen = wait_n > 0
+        alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
+        self.expected_wait[seen] += alpha * (wait_sum[seen] / wait_n[seen] - self.expected_wait[seen])
+        self.records["bed_days"][d, :, 1] = self.beds.occupied
+        self.beds_open[d] = self.bed_capacity
+        self.day += 1
+        self.date = self.date + dt.timedelta(days=1)
+        if self.day >= self.n_days:
+            self._close_year(self.date.year if self.date.month > 1 or self.date.day > 1 else self.date.year - 1)
+            self.running = False
+
+    def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray,
+                   wait_sum: np.ndarray, wait_n: np.ndarray) -> Batch:
+        """One round of choice, referral at the door, rationing and service; returns who is left."""
+        rec, pop, fac, cfg = self.records, self.population, self.facilities, self.config
+        alt, allowed, u = self.utilities(b)
+        draws = np.empty(len(b))
+        fresh = b.fresh
+        draws[fresh] = self.streams["choice"].random(int(fresh.sum()))
+        draws[~fresh] = self.streams["rechoice"].random(int((~fresh).sum()))
+        b.fresh[:] = False
+        pick = choice_rules.draw_from_utility(u, allowed, draws)
+        stuck = pick < 0
+        left_over = [b.take(np.flatnonzero(stuck))]
+        go = np.flatnonzero(~stuck)
+        b, pos = b.take(go), pick[go]
+        f = alt[go, pos]
+        care = b.care.astype(np.int64)
+        _tally(rec["arrivals"][d], f, care)
+
+        tier = fac.tier[f]
+        shortfall = np.maximum(0.0, b.severity - fac.capability[f]) * cfg.referral.up_slope
+        ref_draw = self.streams["referral"].random(len(b))
+        door = (care == 1) & (ref_draw < shortfall)
+        if door.any():
+            idx = np.flatnonzero(door)
+            _tally(rec["referred_up_at"][d], f[idx], 1)
+            self._trust(b.person[idx], tier[idx], cfg.trust.referred_up)
+            up = b.take(idx)
+            up.ref_level = (self.tier_level[tier[idx]] + 1).astype(np.int16)
+            up.referred_up[:] = True
+            up.filed[:] = True
+            left_over.append(up)
+        rest = np.flatnonzero(~door)
+        b, f, pos, care, tier, ref_draw, shortfall = (b.take(rest), f[rest], pos[rest], care[rest], tier[rest],
+                                                      ref_draw[rest], shortfall[rest])
+
+        capacity = np.concatenate([slots, beds_free])
+        key = f + care * len(fac)
+        arrival = self.streams["order"].random(len(b))
+        waited = d - b.onset
+        served = ration(key, capacity, b.severity, waited, arrival)
+
+        rej = np.flatnonzero(~served)
+        if rej.size:
+            _tally(rec["rejected"][d], f[rej], care[rej])
+            np.add.at(wait_sum, f[rej], 1.0)
+            np.add.at(wait_n, f[rej], 1.0)
+            self._trust(b.person[rej], tier[rej], cfg.trust.rejected)
+            again = b.take(rej)
+            first = ~again.displaced
+            np.add.at(self.daily["displaced"][d], again.care[first], 1)
+            again.displaced[:] = True
+            again.excluded |= np.left_shift(1, pos[rej]).astype(np.int64)
+            left_over.append(again)
+
+        s = np.flatnonzero(served)
+        if s.size:
+            self._serve(b.take(s), f[s], care[s], tier[s], waited[s], d, slots, beds_free, wait_sum, wait_n)
+            out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
+            if out_ref.size:
+                _tally(rec["referred_up_at"][d], f[out_ref], 0)
+                self._trust(b.person[out_ref], tier[out_ref], cfg.trust.referred_up)
+                cont = b.take(out_ref)
+                n = out_ref.size
+                left_over.append(Batch.new(cont.person, cont.care, cont.severity, cont.program, d,
+                                           np.ones(n, dtype=bool), referred_up=np.ones(n, dtype=bool),
+                                           ref_level=self.tier_level[tier[out_ref]] + 1))
+                self.daily["continuations"][d, 0] += n
+        return Batch.concat(left_over)
+
+    def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
+               d: int, slots: np.ndarray, beds_free: np.ndarray, wait_sum: np.ndarray, wait_n: np.ndarray) -> None:
+        rec, pop, cfg = self.records, self.population, self.config
+        _tally(rec["served"][d], f, care)
+        after = b.displaced
+        _tally(rec["served_after_displacement"][d], f[after], care[after])
+        _tally(rec["wait_days"][d], f, care, waited)
+        np.add.at(wait_sum, f, waited.astype(float))
+        np.add.at(wait_n, f, 1.0)
+        out = care == 0
+        n_f = slots.size
+        slots -= np.bincount(f[out], minlength=n_f)
+        beds_free -= np.bincount(f[~out], minlength=n_f)
+
+        sev = b.severity.astype(np.int64) - 1
+        mean = self.mean_cost_fen[f, care, b.program, sev]
+        sd = self.cost_sd[tier]
+        noise = np.exp(sd * self.streams["cost"].standard_normal(len(b)) - 0.5 * sd ** 2)
+        cost = np.maximum(1, np.rint(mean * noise)).astype(np.int64)
+        scheme = pop.scheme[b.person].astype(np.int64)
+        fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
+        np.add.at(pop.fund_ytd, (b.person, care), fund)
+        np.add.at(pop.oop_ytd, b.person, oop)
+        _tally(rec["fund"][d], f, care, fund)
+        _tally(rec["oop"][d], f, care, oop)
+        _tally(rec["cost"][d], f, care, cost)
+
+        inp = np.flatnonzero(~out)
+        if inp.size:
+            los = draw_los(self.mean_los[f[inp], b.program[inp], sev[inp]], cfg.care.los_sd_log,
+                           cfg.care.max_los_days, self.streams["los"])
+            self.beds.admit(f[inp], los, d)
+            _tally(rec["los_days"][d], f[inp], 1, los)
+            down = self.streams["referral"].random(inp.size) < self.referral_down[tier[inp]]
+            for day, who in zip(*_group_by(d + los[down], b.person[inp][down])):
+                self.followups[day] = np.concatenate([self.followups.get(day, np.zeros(0, dtype=np.int64)), who])
+        signal = cfg.trust.served + cfg.trust.per_wait_day * waited
+        self._trust(b.person, tier, np.clip(signal, 0.0, 1.0))
+
+    def _trust(self, person: np.ndarray, tier: np.ndarray, signal) -> None:
+        """Move trust towards the experience signal (exponential smoothing)."""
+        if person.size == 0:
+            return
+        lr = self.config.trust.learning_rate
+        t = self.population.trust
+        t[person, tier] += np.float32(lr) * (np.asarray(signal, dtype=np.float32) - t[person, tier])
+
+    def _end_of_day(self, b: Batch, d: int) -> None:
+        patience = np.array([self.config.choice.patience_days["outpatient"],
+                             self.config.choice.patience_days["inpatient"]])
+        waited = d - b.onset
+        keep = waited < patience[b.care]
+        np.add.at(self.daily["unmet"][d], b.care[~keep], 1)
+        self.pending = b.take(np.flatnonzero(keep))
+        self.pending.excluded[:] = 0
+        np.add.at(self.daily["pending"][d], self.pending.care, 1)
+
+    def _close_year(self, year: int) -> None:
+        """Record the year's catastrophic-spending share; reset annual insurance accounts."""
+        pop = self.population
+        income = np.array([b.annual_income for b in self.config.population.income_bands]) * insurance.FEN
+        threshold = self.config.insurance.catastrophic_threshold * income[pop.income_band]
+        self.catastrophic[year] = float(np.mean(pop.oop_ytd > threshold))
+        pop.fund_ytd[:] = 0
+        pop.oop_ytd[:] = 0
+
+    # ------------------------------------------------------------------ running and results
+    def run(self, progress=None) -> "GradedCareModel":
+        """Run the whole horizon (warm-up included)."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(1)
+        return self
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return [self.start_date + dt.timedelta(days=i) for i in range(self.n_days)]
+
+    def indicators(self) -> pd.DataFrame:
+        """Contract indicators per period ("2022", ..., "all") as a DataFrame (period x indicator)."""
+        from .indicators import compute_indicators
+        return compute_indicators(self)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Daily counts per tier and care type over the recorded horizon (counts at full scale)."""
+        from .indicators import daily_timeseries
+        return daily_timeseries(self)
+
+    def release(self) -> None:
+        """Free Mesa's per-model id counter (Mesa 3.3 keeps every model alive through it)."""
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
+
+
+def _tally(out: np.ndarray, f: np.ndarray, care: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """out[f, care] += 1 (or += weights) for every element: np.add.at, done with bincount."""
+    if f.size == 0:
+        return
+    n = out.size
+    counts = np.bincount(f * 2 + care, weights=weights, minlength=n)
+    out += (np.rint(counts) if weights is not None else counts).astype(out.dtype).reshape(out.shape)
+
+
+def _group_by(day: np.ndarray, person: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
+    if day.size == 0:
+        return [], []
+    order = np.argsort(day, kind="stable")
+    days, starts = np.unique(day[order], return_index=True)
+    return [int(x) for x in days], np.split(person[order], starts[1:])
