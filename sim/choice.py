@@ -4,7 +4,7 @@ Utility of alternative j for episode i (ARCHITECTURE.md §1, step 3):
     ASC[care, tier_j]
   + premium * capability_j * (severity_i - 1) / (S - 1)       preference for capable care when severe
   + shortfall * max(0, severity_i - capability_j)             avoidance of a facility that cannot treat
-  + cost * costmult[severity_i] * incomefactor_i * OOP_ij / 100 yuan
+  + cost[care] * costmult[severity_i] * incomefactor_i * OOP_ij / 100 yuan
   + travel[care] * hours_ij + wait[care] * expected_wait_j
   + trust_w * (trust_i,tier_j - trust_ref)
   + contract_primary * contracted_i * primary_j
@@ -25,7 +25,7 @@ from .config import CARE_TYPES, SEVERITY_LEVELS, CountyConfig
 @dataclass
 class ChoiceParams:
     asc: np.ndarray               # [care, tier]
-    cost_per_100_yuan: float
+    cost_per_100_yuan: np.ndarray  # [care]
     cost_severity: np.ndarray     # [severity index 0..S-1]
     income_factor: np.ndarray     # [income band]
     travel: np.ndarray            # [care]
@@ -49,7 +49,7 @@ def choice_params(cfg: CountyConfig) -> ChoiceParams:
     shares = np.array([b.share for b in cfg.population.income_bands])
     reference = float(np.sum(incomes * shares))
     return ChoiceParams(
-        asc=asc, cost_per_100_yuan=c.cost_per_100_yuan,
+        asc=asc, cost_per_100_yuan=np.array([c.cost_per_100_yuan[k] for k in CARE_TYPES]),
         cost_severity=np.array(c.cost_severity_multiplier, dtype=float),
         income_factor=(incomes / reference) ** (-c.income_elasticity),
         travel=np.array([c.travel_per_hour[k] for k in CARE_TYPES]),
@@ -67,9 +67,9 @@ def static_utility(p: ChoiceParams, care: np.ndarray, severity: np.ndarray, tier
             + p.shortfall * np.maximum(0.0, s - capability) + p.travel[care] * hours)
 
 
-def cost_weight(p: ChoiceParams, severity: np.ndarray, income_band: np.ndarray) -> np.ndarray:
+def cost_weight(p: ChoiceParams, care: np.ndarray, severity: np.ndarray, income_band: np.ndarray) -> np.ndarray:
     """Utility per yuan of out-of-pocket cost, per episode."""
-    return p.cost_per_100_yuan / 100.0 * p.cost_severity[severity - 1] * p.income_factor[income_band]
+    return p.cost_per_100_yuan[care] / 100.0 * p.cost_severity[severity - 1] * p.income_factor[income_band]
 
 
 def dynamic_utility(p: ChoiceParams, care: np.ndarray, cost_w: np.ndarray, oop_yuan: np.ndarray,
@@ -87,7 +87,7 @@ def systematic_utility(p: ChoiceParams, care: np.ndarray, severity: np.ndarray, 
                        primary: np.ndarray, referred: np.ndarray, meets_referral: np.ndarray) -> np.ndarray:
     """(E, K) utilities; episode arrays are (E,), alternative arrays (E, K). The whole formula."""
     return (static_utility(p, care[:, None], severity[:, None], tier, capability, hours)
-            + dynamic_utility(p, care, cost_weight(p, severity, income_band), oop_yuan, expected_wait, trust,
+            + dynamic_utility(p, care, cost_weight(p, care, severity, income_band), oop_yuan, expected_wait, trust,
                               contracted[:, None] & primary, referred[:, None] & meets_referral))
 
 

@@ -152,7 +152,8 @@ class Care(Strict):
 # ---------------------------------------------------------------- insurance
 class Benefit(Strict):
     deductible: NonNeg = Field(0.0, description="起付线 per episode, yuan")
-    ratio: Fraction = Field(description="报销比例")
+    ratio: Fraction = Field(description="报销比例 on covered cost above the deductible")
+    covered_share: Fraction = Field(1.0, description="share of the bill within policy scope (政策范围内)")
 
 
 class Schedule(Strict):
@@ -172,7 +173,8 @@ class Insurance(Strict):
 # ---------------------------------------------------------------- behaviour
 class Choice(Strict):
     asc: dict[Literal["outpatient", "inpatient"], dict[str, float]]
-    cost_per_100_yuan: Annotated[float, Field(le=0.0)]
+    cost_per_100_yuan: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(le=0.0)]] = Field(
+        description="utility per 100 yuan out of pocket")
     cost_severity_multiplier: list[NonNeg] = _per_severity("scales the cost weight by severity")
     income_elasticity: NonNeg
     travel_per_hour: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(le=0.0)]]

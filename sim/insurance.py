@@ -1,7 +1,8 @@
 """Reimbursement rules as pure functions: cost -> (fund, out-of-pocket), in integer fen.
 
 Money is carried in fen (1/100 yuan, int64) so that fund + out-of-pocket == cost holds exactly.
-The rules: a per-episode deductible (起付线), a ratio (报销比例) on the cost above it, points lost
+The rules: the share of the bill within policy scope (政策范围内), a per-episode deductible (起付线)
+on it, a ratio (报销比例) on the covered cost above the deductible, points lost
 without a filed referral where the tier requires one, and an annual cap per person (封顶线 for
 inpatient care, the 门诊统筹 pool for outpatient care) shared by all episodes of the year.
 """
@@ -21,6 +22,7 @@ class BenefitTables:
     """Arrays [scheme, care, tier] of the schedule; rebuilt when a policy changes the schedule."""
     deductible: np.ndarray      # fen
     ratio: np.ndarray           # fraction
+    covered: np.ndarray         # [scheme, care, tier] share of the bill within policy scope
     unfiled_penalty: np.ndarray  # [scheme, tier] fraction points
     annual_cap: np.ndarray      # [scheme, care] fen
 
@@ -31,6 +33,7 @@ def benefit_tables(cfg: CountyConfig) -> BenefitTables:
     tiers = cfg.tier_names()
     ded = np.zeros((len(schemes), 2, len(tiers)), dtype=np.int64)
     ratio = np.zeros((len(schemes), 2, len(tiers)))
+    covered = np.ones((len(schemes), 2, len(tiers)))
     pen = np.zeros((len(schemes), len(tiers)))
     cap = np.zeros((len(schemes), 2), dtype=np.int64)
     for s, name in enumerate(schemes):
@@ -40,10 +43,11 @@ def benefit_tables(cfg: CountyConfig) -> BenefitTables:
                 t = tiers.index(tier)
                 ded[s, c, t] = round(b.deductible * FEN)
                 ratio[s, c, t] = b.ratio
+                covered[s, c, t] = b.covered_share
         for tier, p in sched.unfiled_penalty.items():
             pen[s, tiers.index(tier)] = p
         cap[s] = (round(sched.outpatient_annual_cap * FEN), round(sched.inpatient_annual_cap * FEN))
-    return BenefitTables(ded, ratio, pen, cap)
+    return BenefitTables(ded, ratio, covered, pen, cap)
 
 
 def effective_ratio(ratio: np.ndarray, penalty: np.ndarray, filed: np.ndarray) -> np.ndarray:
@@ -52,10 +56,10 @@ def effective_ratio(ratio: np.ndarray, penalty: np.ndarray, filed: np.ndarray) -
 
 
 def reimburse(cost: np.ndarray, deductible: np.ndarray, ratio: np.ndarray,
-              cap_remaining: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+              cap_remaining: np.ndarray, covered: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Fund and out-of-pocket (fen) for independent episodes; fund + oop == cost exactly."""
     cost = np.asarray(cost, dtype=np.int64)
-    eligible = np.maximum(cost - deductible, 0)
+    eligible = np.maximum(np.floor(cost * covered).astype(np.int64) - deductible, 0)
     fund = np.floor(eligible * ratio).astype(np.int64)
     fund = np.clip(fund, 0, np.maximum(cap_remaining, 0))
     return fund, cost - fund
@@ -88,9 +92,13 @@ def settle(tables: BenefitTables, scheme: np.ndarray, care: np.ndarray, tier: np
 
     fund_ytd is [person, care] fen; returns (fund, oop) in fen. The caller adds fund to fund_ytd.
     """
-    ratio = effective_ratio(tables.ratio[scheme, care, tier], tables.unfiled_penalty[scheme, tier], filed)
-    remaining = tables.annual_cap[scheme, care] - fund_ytd[person, care]
-    fund, _ = reimburse(cost, tables.deductible[scheme, care, tier], ratio, remaining)
+    n_c, n_t = tables.ratio.shape[1:]
+    sct = (scheme * n_c + care) * n_t + tier
+    ratio = effective_ratio(tables.ratio.reshape(-1).take(sct), tables.unfiled_penalty.reshape(-1).take(scheme * n_t + tier),
+                            filed)
+    remaining = tables.annual_cap.reshape(-1).take(scheme * n_c + care) - fund_ytd.reshape(-1).take(person * n_c + care)
+    fund, _ = reimburse(cost, tables.deductible.reshape(-1).take(sct), ratio, remaining,
+                        tables.covered.reshape(-1).take(sct))
     key = person * 2 + care
     repeated = _repeated(key)
     if repeated.size:
@@ -117,5 +125,6 @@ def expected_oop(tables: BenefitTables, scheme: np.ndarray, care: np.ndarray, ti
                  filed: np.ndarray, expected_cost_fen: np.ndarray, cap_remaining: np.ndarray) -> np.ndarray:
     """What a patient expects to pay (fen) at each alternative: the same rules on the mean cost."""
     ratio = effective_ratio(tables.ratio[scheme, care, tier], tables.unfiled_penalty[scheme, tier], filed)
-    _, oop = reimburse(expected_cost_fen, tables.deductible[scheme, care, tier], ratio, cap_remaining)
+    _, oop = reimburse(expected_cost_fen, tables.deductible[scheme, care, tier], ratio, cap_remaining,
+                       tables.covered[scheme, care, tier])
     return oop

@@ -247,12 +247,12 @@ class GradedCareModel(mesa.Model):
         n_s = b.ratio.shape[0]
         fund = np.zeros((V, 2, P, S, n_s, 2, K), dtype=np.int64)
         for s_ in range(n_s):
-            ded = b.deductible[s_][:, tier]                                       # (care, V, K)
-            d5 = np.moveaxis(ded, 0, 1)[:, :, None, None, :]
+            d5 = np.moveaxis(b.deductible[s_][:, tier], 0, 1)[:, :, None, None, :]   # (V, care, 1, 1, K)
+            c5 = np.moveaxis(b.covered[s_][:, tier], 0, 1)[:, :, None, None, :]
             for filed in (0, 1):
                 ratio = insurance.effective_ratio(b.ratio[s_][:, tier], b.unfiled_penalty[s_][tier], bool(filed))
                 r5 = np.moveaxis(ratio, 0, 1)[:, :, None, None, :]
-                fund[:, :, :, :, s_, filed, :], _ = insurance.reimburse(cost, d5, r5, np.iinfo(np.int64).max)
+                fund[:, :, :, :, s_, filed, :], _ = insurance.reimburse(cost, d5, r5, np.iinfo(np.int64).max, c5)
         self.row_fund_nocap = fund.reshape(-1, K)
         self.n_schemes = n_s
         self.n_bands = fac.serves_band.shape[1]
@@ -292,7 +292,7 @@ class GradedCareModel(mesa.Model):
         n_t = pop.trust.shape[1]
         trust = pop.trust.take(person, axis=0).ravel().take(np.arange(person.size)[:, None] * n_t + tier)
         u = self.row_static_u.take(row, axis=0) + choice_rules.dynamic_utility(
-            p, care, choice_rules.cost_weight(p, sev, pop.income_band.take(person)), oop / insurance.FEN,
+            p, care, choice_rules.cost_weight(p, care, sev, pop.income_band.take(person)), oop / insurance.FEN,
             self.expected_wait.take(self.alt_safe.take(v, axis=0)), trust,
             pop.contracted.take(person)[:, None] & primary, follows)
         return alt, allowed, u
@@ -328,8 +328,8 @@ class GradedCareModel(mesa.Model):
             self.daily["followups"][d, 0] = n
             parts.append(Batch.new(follow, np.zeros(n), np.ones(n), np.zeros(n), d, np.zeros(n, dtype=bool),
                                    referred_down=np.ones(n, dtype=bool)))
-        new = thin_by_risk(self.illness.draw(date, self.streams["illness"]), self.population.inpatient_risk,
-                           self.streams["prevention"])
+        new = thin_by_risk(self.illness.draw(date, self.streams["illness"], inpatient_only=d < self.warmup_days),
+                           self.population.inpatient_risk, self.streams["prevention"])
         filed = self.streams["referral"].random(new.person.size) < self.self_filing
         parts.append(Batch.new(new.person, new.care, new.severity, new.program, d, filed, fresh=True))
         np.add.at(self.daily["new"][d], new.care, 1)
@@ -401,8 +401,9 @@ class GradedCareModel(mesa.Model):
         rej = np.flatnonzero(~served)
         if rej.size:
             _tally(rec["rejected"][d], f[rej], care[rej])
-            np.add.at(wait_sum, f[rej], 1.0)
-            np.add.at(wait_n, f[rej], 1.0)
+            n_rej = np.bincount(f[rej], minlength=wait_n.size)
+            wait_sum += n_rej
+            wait_n += n_rej
             self._trust(b.person[rej], tier[rej], cfg.trust.rejected)
             again = b.take(rej)
             first = ~again.displaced
@@ -433,8 +434,8 @@ class GradedCareModel(mesa.Model):
         after = b.displaced
         _tally(rec["served_after_displacement"][d], f[after], care[after])
         _tally(rec["wait_days"][d], f, care, waited)
-        np.add.at(wait_sum, f, waited.astype(float))
-        np.add.at(wait_n, f, 1.0)
+        wait_sum += np.bincount(f, weights=waited, minlength=wait_sum.size)
+        wait_n += np.bincount(f, minlength=wait_n.size)
         out = care == 0
         n_f = slots.size
         slots -= np.bincount(f[out], minlength=n_f)
@@ -469,9 +470,11 @@ class GradedCareModel(mesa.Model):
         """Move trust towards the experience signal (exponential smoothing)."""
         if person.size == 0:
             return
-        lr = self.config.trust.learning_rate
-        t = self.population.trust
-        t[person, tier] += np.float32(lr) * (np.asarray(signal, dtype=np.float32) - t[person, tier])
+        lr = np.float32(self.config.trust.learning_rate)
+        flat = self.population.trust.reshape(-1)
+        idx = person * self.population.trust.shape[1] + tier
+        old = flat.take(idx)
+        flat.put(idx, old + lr * (np.asarray(signal, dtype=np.float32) - old))
 
     def _end_of_day(self, b: Batch, d: int) -> None:
         patience = np.array([self.config.choice.patience_days["outpatient"],

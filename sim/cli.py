@@ -1,0 +1,129 @@
+"""The `gradsim` command: a thin layer over sim.run_experiment and sim.load_config.
+
+Bad input (YAML, keys, types, ranges, names, files) exits with status 2 and one message naming
+the file, the key path and what is allowed; no traceback unless --debug; no results folder.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import ConfigError
+
+MAIN_INDICATORS = [
+    ("in_county_outpatient_visits", "in-county visits", "{:,.0f}"),
+    ("in_county_admissions", "in-county admissions", "{:,.0f}"),
+    ("out_of_province_admission_rate", "out-of-prov. adm. rate", "{:.1%}"),
+    ("primary_care_share", "primary-care share", "{:.1%}"),
+    ("effective_reimbursement_ratio", "fund / spending", "{:.1%}"),
+    ("in_county_fund_share", "in-county fund share", "{:.1%}"),
+    ("oop_per_capita", "OOP per capita (yuan)", "{:,.0f}"),
+    ("bed_occupancy_township", "occupancy township", "{:.1%}"),
+    ("bed_occupancy_county", "occupancy county", "{:.1%}"),
+]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gradsim", description="Graded-care (分级诊疗) county simulator.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run an experiment YAML (scenarios x replications)")
+    r.add_argument("experiment", help="experiment YAML, e.g. experiments/baseline.yaml")
+    r.add_argument("--out", default="results", help="parent folder of results (default: results/)")
+    r.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    r.add_argument("--replications", type=int, default=None, help="override the file's replications")
+    r.add_argument("--scale", type=float, default=None, help="population fraction, e.g. 0.1 for a quick look")
+    r.add_argument("--resume", nargs="?", const=True, default=None, metavar="RUN_FOLDER",
+                   help="finish an interrupted run (the newest unfinished one, or the folder given)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    r.add_argument("--debug", action="store_true", help="show tracebacks")
+    v = sub.add_parser("validate", help="check a county config or an experiment without running it")
+    v.add_argument("file")
+    v.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _is_experiment(path: str) -> bool:
+    from .config import read_yaml
+    data = read_yaml(path)
+    return "scenarios" in data or ("config" in data and "tiers" not in data and "extends" not in data)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .experiment import plan_experiment
+    if _is_experiment(args.file):
+        plan = plan_experiment(args.file)
+        print(f"{args.file}: valid experiment '{plan.spec.name}': {len(plan.scenarios)} scenario(s) x "
+              f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}")
+    else:
+        cfg = load_config(args.file)
+        print(f"{args.file}: valid county config '{cfg.name}' ({cfg.population.size:,} residents, "
+              f"{len(cfg.townships)} townships, {sum(t.villages for t in cfg.townships)} villages)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .experiment import plan_experiment, run_experiment
+    plan = plan_experiment(args.experiment, args.replications, args.scale)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1", None, "--workers")
+    if not args.quiet:
+        note = "" if plan.scale == 1 else f" at {plan.scale:g} of the population (counts scaled back up)"
+        print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s) x {len(plan.seeds)} replication(s) = "
+              f"{len(plan.runs)} runs{note}, {min(workers, len(plan.runs))} worker(s)", file=sys.stderr)
+    t0 = time.time()
+    try:
+        result = run_experiment(args.experiment, out=args.out, workers=workers, replications=args.replications,
+                                scale=args.scale, resume=args.resume, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(format_table(result.summary, plan.baseline))
+        print(f"\n{len(plan.runs)} runs in {time.time() - t0:.0f} s. Results: {result.path}")
+    return 0
+
+
+def format_table(summary, baseline: str) -> str:
+    """The main indicators per scenario (period 'all'): mean [95% interval]."""
+    s = summary[(summary["period"] == "all") & (summary["sample"] == 0)]
+    scenarios = list(dict.fromkeys(s["scenario"]))
+    width = max(24, *(len(x) + 2 for x in scenarios))
+    lines = ["", "indicator (per year)".ljust(26) + "".join(x.rjust(width) for x in scenarios)]
+    for key, label, fmt in MAIN_INDICATORS:
+        row = s[s["indicator"] == key].set_index("scenario")
+        if row.empty:
+            continue
+        cells = []
+        for sc in scenarios:
+            r = row.loc[sc]
+            cell = fmt.format(r["mean"])
+            if r["n"] > 1:
+                cell += f" ±{fmt.format((r['ci_high'] - r['ci_low']) / 2).lstrip()}"
+            cells.append(cell.rjust(width))
+        lines.append(label.ljust(26) + "".join(cells))
+    lines.append(f"(mean ± half-width of the 95% interval over replications; differences from '{baseline}' "
+                 "are in summary.csv)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        return cmd_validate(args)
+    except ConfigError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

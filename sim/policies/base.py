@@ -1,0 +1,118 @@
+"""Policy plug-ins: a lever with validated parameters, a start date and an optional end date.
+
+A policy's life in a run: `check(config)` (cross-references such as facility names, before
+anything runs), `prepare(model)` (at model construction, e.g. to add a facility that opens
+later with no capacity: nothing else may change), `apply(model)` on its start date and
+`revert(model)` on its end date (the day it stops). A policy whose start lies after the horizon
+is prepared but never applied, so the run is bit-identical to one without it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..config import ConfigError, CountyConfig, format_validation_error
+
+if TYPE_CHECKING:
+    from ..model import GradedCareModel
+
+REGISTRY: dict[str, type["Policy"]] = {}
+
+
+class Params(BaseModel):
+    """Base of every policy's parameter schema: unknown keys are errors."""
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicySpec(BaseModel):
+    """How a policy is written in an experiment's scenario."""
+    model_config = ConfigDict(extra="forbid")
+    policy: str
+    start: dt.date
+    end: dt.date | None = None
+    label: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def register(cls: type["Policy"]) -> type["Policy"]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+class Policy:
+    """One lever. Subclasses set `name`, `Params`, and implement `apply` (and `revert` if it can end)."""
+    name: ClassVar[str] = ""
+    Params: ClassVar[type[Params]] = Params
+
+    def __init__(self, start: dt.date, end: dt.date | None, params: Params, label: str = "") -> None:
+        self.start, self.end, self.params, self.label = start, end, params, label or self.name
+
+    def check(self, config: CountyConfig) -> list[tuple[str, str]]:
+        """Cross-reference problems as (key path under params, message); empty if fine."""
+        return []
+
+    def prepare(self, model: "GradedCareModel") -> None:
+        """Called once when the model is built, before residents exist; must not change results."""
+
+    def apply(self, model: "GradedCareModel") -> None:
+        raise NotImplementedError
+
+    def revert(self, model: "GradedCareModel") -> None:
+        raise NotImplementedError(f"policy '{self.name}' cannot be ended; remove `end`")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(start={self.start}, end={self.end}, params={self.params!r})"
+
+
+def facility_names(config: CountyConfig) -> list[str]:
+    """Names of the township centres and hospitals a policy may refer to."""
+    return [t.name for t in config.townships] + [h.name for h in config.facilities.hospitals]
+
+
+def build_policies(specs: list[dict], config: CountyConfig, file: str | None = None,
+                   path: str = "policies") -> list[Policy]:
+    """Validate a whole set of policies (names, dates, parameters, references) before any is used."""
+    from . import levers  # noqa: F401  (registers the levers)
+
+    out: list[Policy] = []
+    for i, raw in enumerate(specs or []):
+        here = f"{path}.{i}"
+        try:
+            spec = PolicySpec.model_validate(raw)
+        except ValidationError as exc:
+            err = format_validation_error(exc, PolicySpec, {}, file)
+            raise ConfigError(_prefix(str(err), here), file, here) from None
+        cls = REGISTRY.get(spec.policy)
+        if cls is None:
+            raise ConfigError(f"unknown policy '{spec.policy}'; allowed: {', '.join(sorted(REGISTRY))}",
+                              file, f"{here}.policy")
+        if spec.end is not None and spec.end <= spec.start:
+            raise ConfigError(f"must be after start ({spec.start})", file, f"{here}.end")
+        try:
+            params = cls.Params.model_validate(spec.params)
+        except ValidationError as exc:
+            err = format_validation_error(exc, cls.Params, {}, file)
+            raise ConfigError(_prefix(str(err), f"{here}.params"), file, f"{here}.params") from None
+        policy = cls(spec.start, spec.end, params, spec.label)
+        for sub, msg in policy.check(config):
+            raise ConfigError(msg, file, f"{here}.params.{sub}")
+        out.append(policy)
+    return out
+
+
+def _prefix(message: str, prefix: str) -> str:
+    """Prefix each reported key path with where the policy sits in the experiment."""
+    lines = []
+    for line in message.split("\n"):
+        stripped = line.strip()
+        head, sep, rest = stripped.partition(": ")
+        if sep and not head.endswith(".yaml") and " " not in head:
+            lines.append(f"{prefix}.{head}: {rest}")
+        elif sep and head.endswith(".yaml"):
+            sub, sep2, rest2 = rest.partition(": ")
+            lines.append(f"{prefix}.{sub}: {rest2}" if sep2 else f"{prefix}: {rest}")
+        else:
+            lines.append(f"{prefix}: {stripped}")
+    return "\n  ".join(lines)

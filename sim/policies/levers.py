@@ -1,0 +1,1 @@
+"""Imports every lever module so that each registers itself."""

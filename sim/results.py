@@ -1,0 +1,194 @@
+"""The results store: one folder per run of an experiment, written atomically, resumable.
+
+results/<experiment>/<UTC timestamp>/
+  manifest.json          experiment, resolved config, seeds, versions, git commit, times, runs' status
+  indicators.parquet     run_id, scenario, replicate, sample, period, indicator, value
+  timeseries.parquet     daily counts per run x date x tier x care type
+  summary.csv            per scenario x period x indicator: mean and 95% interval over replicates,
+                         and the paired difference from the baseline scenario with its interval
+  runs/                  one pair of tables per finished run (what --resume looks at)
+Every file is written to a temporary name in the same folder and renamed into place.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .config import ConfigError
+
+if TYPE_CHECKING:
+    from .experiment import ExperimentResult, Plan
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
+    _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def atomic_write_text(text: str, path: Path) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    _atomic(Path(path), write)
+
+
+def new_run_folder(root: Path) -> Path:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = root / stamp
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = root / f"{stamp}-{n}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def read_manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    atomic_write_text(json.dumps(manifest, indent=2, default=str, ensure_ascii=False), folder / "manifest.json")
+
+
+def run_complete(runs_dir: Path, run_id: str) -> bool:
+    return (runs_dir / f"{run_id}.indicators.parquet").is_file() and \
+        (runs_dir / f"{run_id}.timeseries.parquet").is_file()
+
+
+def find_resumable(root: Path, plan: "Plan", folder: Path | None) -> Path:
+    """The folder to resume: the one given, or the newest unfinished run of this experiment."""
+    if folder is None:
+        candidates = sorted(p for p in root.glob("*") if (p / "manifest.json").is_file()
+                            and read_manifest(p).get("status") != "complete") if root.is_dir() else []
+        if not candidates:
+            raise ConfigError(f"no unfinished run of '{plan.spec.name}' to resume in {root}", plan.file, "--resume")
+        folder = candidates[-1]
+    if not (folder / "manifest.json").is_file():
+        raise ConfigError(f"{folder} is not a results folder (no manifest.json)", plan.file, "--resume")
+    if read_manifest(folder).get("fingerprint") != plan.fingerprint():
+        raise ConfigError(f"{folder} was run with a different experiment (config, scenarios, seeds or scale "
+                          "changed); start a new run instead", plan.file, "--resume")
+    return folder
+
+
+def _git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if sha.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def start_manifest(folder: Path, plan: "Plan") -> dict:
+    import mesa
+
+    from . import __version__
+
+    if (folder / "manifest.json").is_file():
+        manifest = read_manifest(folder)
+        manifest["status"] = "running"
+        manifest.setdefault("resumed_at", []).append(_now())
+        return manifest
+    return {
+        "experiment": plan.spec.name,
+        "experiment_file": plan.file,
+        "description": plan.spec.description,
+        "status": "running",
+        "fingerprint": plan.fingerprint(),
+        "started_at": _now(),
+        "finished_at": None,
+        "scale": plan.scale,
+        "counts_note": (f"runs simulate {plan.scale:g} of the population; counts are scaled back up to the "
+                        "full population" if plan.scale < 1 else "full population"),
+        "replications": len(plan.seeds),
+        "experiment_seed": plan.spec.seed,
+        "replicate_seeds": plan.seeds,
+        "baseline_scenario": plan.baseline,
+        "scenarios": {s.name: {"policies": s.policies, "config": s.config.model_dump(mode="json")}
+                      for s in plan.scenarios},
+        "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
+                     "pandas": pd.__version__, "python": sys.version.split()[0], "platform": platform.platform()},
+        "git_commit": _git_commit(),
+        "runs": {f"{s}__r{r:03d}": {"scenario": s, "replicate": r, "seed": plan.seeds[r], "status": "pending"}
+                 for s, r in plan.runs},
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95) -> pd.DataFrame:
+    """Mean and t-interval over replicates; paired difference from the baseline scenario."""
+    keys = ["scenario", "sample", "period", "indicator"]
+    g = indicators.groupby(keys, sort=False, observed=True)["value"]
+    out = g.agg(mean="mean", sd="std", n="count").reset_index()
+    q = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
+    half = q * out["sd"] / np.sqrt(out["n"])
+    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    base = indicators[indicators["scenario"] == baseline][["replicate", "sample", "period", "indicator", "value"]]
+    paired = indicators.merge(base, on=["replicate", "sample", "period", "indicator"], suffixes=("", "_base"))
+    paired["diff"] = paired["value"] - paired["value_base"]
+    d = paired.groupby(keys, sort=False, observed=True)["diff"].agg(diff_mean="mean", diff_sd="std",
+                                                                     diff_n="count").reset_index()
+    qd = stats.t.ppf(0.5 + level / 2, np.maximum(d["diff_n"] - 1, 1))
+    dh = qd * d["diff_sd"] / np.sqrt(d["diff_n"])
+    d["diff_ci_low"], d["diff_ci_high"] = d["diff_mean"] - dh, d["diff_mean"] + dh
+    out = out.merge(d[keys + ["diff_mean", "diff_ci_low", "diff_ci_high"]], on=keys, how="left")
+    return out[keys + ["n", "mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]]
+
+
+def finish(folder: Path, plan: "Plan", manifest: dict) -> "ExperimentResult":
+    """Combine the runs' tables, write the summary, mark the manifest complete."""
+    from .experiment import ExperimentResult
+
+    runs_dir = folder / "runs"
+    ids = [f"{s}__r{r:03d}" for s, r in plan.runs]
+    ind = pd.concat([pd.read_parquet(runs_dir / f"{i}.indicators.parquet") for i in ids], ignore_index=True)
+    ts = pd.concat([pd.read_parquet(runs_dir / f"{i}.timeseries.parquet") for i in ids], ignore_index=True)
+    atomic_write_parquet(ind, folder / "indicators.parquet")
+    atomic_write_parquet(ts, folder / "timeseries.parquet")
+    summary = summarize(ind, plan.baseline)
+    _atomic(folder / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, float_format="%.6g"))
+    manifest["status"] = "complete"
+    manifest["finished_at"] = _now()
+    write_manifest(folder, manifest)
+    return ExperimentResult(folder, ind, summary, manifest)
+
+
+def load_results(folder: str | Path) -> "ExperimentResult":
+    """Open a finished results folder."""
+    from .experiment import ExperimentResult
+
+    folder = Path(folder)
+    return ExperimentResult(folder, pd.read_parquet(folder / "indicators.parquet"),
+                            pd.read_csv(folder / "summary.csv"), read_manifest(folder))
