@@ -63,17 +63,43 @@ def _current_rss_mb() -> float | None:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _idle_ticks() -> dict[int, int]:
+    """Idle + iowait ticks per CPU from /proc/stat (Linux); empty elsewhere."""
+    ticks: dict[int, int] = {}
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit():
+                ticks[int(name[3:])] = int(fields[3]) + int(fields[4])
+    except (OSError, IndexError, ValueError):
+        return {}
+    return ticks
+
+
+def _idlest_cpu(allowed: set[int], sample_s: float = 0.3) -> int:
+    """The allowed CPU with the most idle time over a short sample (the lowest id if unknown)."""
+    before = _idle_ticks()
+    time.sleep(sample_s)
+    after = _idle_ticks()
+    idle = {c: after[c] - before[c] for c in allowed if c in before and c in after}
+    return max(sorted(idle), key=lambda c: idle[c]) if idle else min(allowed)
+
+
 def _prepare_child(pin: bool) -> int | None:
-    """Pin this process to one CPU and numeric libraries to one thread; returns the CPU or None."""
+    """Pin this process to one (the idlest) CPU and numeric libraries to one thread; returns the CPU."""
     if not pin:
         return None
     for var in THREAD_VARS:
         os.environ[var] = "1"
     if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
+        cpu = _idlest_cpu(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cpu})
         return cpu
     return None
+
+
+def _load() -> list[float] | None:
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
 def in_fresh_process(fn: Callable[..., Row], *args: Any) -> Row:
@@ -104,6 +130,7 @@ def _year_row(ind: Any) -> Any:
 def measure_vectorised(config: str, scale: float, seed: int, pin: bool) -> Row:
     """Set-up, run, indicators and peak memory of GradedCareModel at one scale (child process)."""
     cpu = _prepare_child(pin)
+    load = _load()
     import sim
 
     rss_imports = _maxrss_mb()
@@ -132,7 +159,7 @@ def measure_vectorised(config: str, scale: float, seed: int, pin: bool) -> Row:
         "total_s": t3 - t0,
         "outpatient_visits": float(year["outpatient_visits"]), "admissions": float(year["admissions"]),
         "rss_after_imports_mb": rss_imports, "rss_after_setup_mb": rss_built,
-        "pinned_cpu": cpu,
+        "pinned_cpu": cpu, "load_average_start": load,
     }
     model.release()
     row["peak_rss_mb"] = _maxrss_mb()
@@ -148,14 +175,14 @@ def compare_naive(config: str, scale: float, seed: int, days: int, pin: bool) ->
     from naive_mesa import NaiveMesaModel
 
     cfg = sim.load_config(config)
-    out: Row = {"scale": scale, "naive_days": days, "pinned_cpu": cpu}
+    out: Row = {"scale": scale, "naive_days": days, "pinned_cpu": cpu, "load_average_start": _load()}
 
     t0 = time.perf_counter()
     model = sim.GradedCareModel(cfg, seed=seed, scale=scale)
     t1 = time.perf_counter()
     start, stamps = _timed_run(model)
     t2 = time.perf_counter()
-    n_days, warmup = int(model.n_days), int(model.warmup_days)
+    n_days = int(model.n_days)
     first = (stamps[min(days, n_days) - 1] - start) / min(days, n_days) if len(stamps) == n_days else None
     ind = _year_row(model.indicators())
     window = _served_in_window(model, cfg.horizon.start, days)
@@ -173,16 +200,23 @@ def compare_naive(config: str, scale: float, seed: int, days: int, pin: bool) ->
     naive = NaiveMesaModel(cfg, seed=seed, scale=scale, start=cfg.horizon.start)
     t1 = time.perf_counter()
     rss_naive = _current_rss_mb()
-    naive.run_days(days)
+    day_s = []
+    for _ in range(days):
+        t = time.perf_counter()
+        naive.step()
+        day_s.append(time.perf_counter() - t)
     t2 = time.perf_counter()
     per_day = (t2 - t1) / days
     out["naive"] = {
         "residents": naive.n_residents, "agents": len(naive.agents), "setup_s": t1 - t0, "run_s": t2 - t1,
-        "days": days, "s_per_day": per_day, "year_s_extrapolated": (t1 - t0) + 365.0 * per_day,
+        "days": days, "s_per_day": per_day, "s_per_day_median": statistics.median(day_s),
+        "s_per_day_min": min(day_s), "s_per_day_max": max(day_s),
+        "year_s_extrapolated": (t1 - t0) + 365.0 * per_day,
         "rss_after_setup_mb": rss_naive, **naive.totals_per_year(),
     }
     naive.release()
     out["peak_rss_mb"] = _maxrss_mb()
+    out["load_average_end"] = _load()
     return out
 
 
@@ -217,7 +251,7 @@ def machine_info(pin: bool) -> Row:
         "numpy": version("numpy"), "mesa": version("mesa"), "pandas": version("pandas"),
         "cpu_count": os.cpu_count(),
         "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "pinned_to_one_cpu": pin, "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "pinned_to_one_cpu": pin, "load_average": _load(),
         "timestamp": dt.datetime.now().isoformat(timespec="seconds"),
     }
     try:
@@ -244,7 +278,8 @@ def summarise(runs: list[Row]) -> Row:
 
 def print_report(info: Row, scaling: list[Row], comp: Row | None) -> None:
     print(f"\nMachine: {info['platform']}, Python {info['python']}, numpy {info['numpy']}, mesa {info['mesa']}, "
-          f"{info['cpu_count']} CPUs{' (runs pinned to one)' if info['pinned_to_one_cpu'] else ''}")
+          f"{info['cpu_count']} CPUs{' (runs pinned to one)' if info['pinned_to_one_cpu'] else ''}, "
+          f"load average {', '.join(f'{x:.2f}' for x in info['load_average'] or [])}")
     if scaling:
         s0 = scaling[0]
         print(f"\nVectorised model, seed county, median of {s0['repeats']} run(s) each in a fresh process "
@@ -272,6 +307,8 @@ def print_report(info: Row, scaling: list[Row], comp: Row | None) -> None:
         if w:
             print(f"{'  same dates as naive':<22} {'':>9} {'':>9} {'':>13} "
                   f"{w['outpatient_visits']:>10,.0f} {w['admissions']:>10,.0f}")
+        print(f"naive ms/day over its {n['days']} days: median {1e3 * n['s_per_day_median']:.0f}, "
+              f"range {1e3 * n['s_per_day_min']:.0f}-{1e3 * n['s_per_day_max']:.0f}")
         print(f"* extrapolated: set-up + 365 x naive s/day.  Visits and admissions per year at full population "
               f"(naive: its {n['days']} days annualised).")
         print(f"Speed-up per simulated day: {comp['speedup_per_day']:.0f}x "

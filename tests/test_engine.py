@@ -1,0 +1,203 @@
+"""Invariants, boundary cases, monotone responses and reproducibility of the daily engine."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim
+from conftest import edited_config, run_model, small_config
+
+
+def _total(m, key):
+    return m.records[key].sum(axis=0)  # (facilities, care)
+
+
+# ------------------------------------------------------------------ conservation
+def test_every_episode_is_accounted_for(small_run):
+    m = small_run
+    created = m.daily["new"].sum() + m.daily["followups"].sum() + m.daily["continuations"].sum()
+    ended = m.records["served"].sum() + m.daily["unmet"].sum() + len(m.pending)
+    assert created > 1000
+    assert created == ended
+
+
+def test_every_arrival_at_a_facility_is_served_displaced_or_referred(small_run):
+    m = small_run
+    arrivals, served = _total(m, "arrivals"), _total(m, "served")
+    rejected, door = _total(m, "rejected"), _total(m, "referred_up_at")
+    assert np.array_equal(arrivals[:, 0], served[:, 0] + rejected[:, 0])
+    assert np.array_equal(arrivals[:, 1], served[:, 1] + rejected[:, 1] + door[:, 1])
+    assert (_total(m, "served_after_displacement") <= served).all()
+
+
+def test_conservation_holds_under_congestion():
+    cfg = small_config({"facilities.village_doctors_per_clinic": 0.05, "choice.patience_days.outpatient": 0})
+    m = run_model(cfg)
+    assert m.daily["unmet"].sum() > 0 and m.records["rejected"].sum() > 0
+    created = m.daily["new"].sum() + m.daily["followups"].sum() + m.daily["continuations"].sum()
+    assert created == m.records["served"].sum() + m.daily["unmet"].sum() + len(m.pending)
+
+
+# ------------------------------------------------------------------ capacity
+def _tight_beds(tree):
+    for t in tree["townships"]:
+        t["beds"] = 1
+    for h in tree["facilities"]["hospitals"]:
+        if h["name"] != "out_of_province":
+            h["beds"] = 3
+
+
+def test_beds_never_exceed_capacity_on_any_day():
+    m = run_model(edited_config(_tight_beds))
+    occupied = m.records["bed_days"][:, :, 1]
+    finite = np.isfinite(m.beds_open[0])
+    assert (m.records["rejected"][:, :, 1].sum() > 0), "the fixture must make beds bind"
+    assert (occupied[:, finite] <= m.beds_open[:, finite] + 1e-9).all()
+    assert (occupied[:, finite].max(axis=0) == m.beds_open[0, finite]).any()
+
+
+def test_zero_township_beds_means_zero_township_admissions():
+    def edit(tree):
+        for t in tree["townships"]:
+            t["beds"] = 0
+    m = run_model(edited_config(edit))
+    ind = m.indicators().loc["all"]
+    assert ind["inpatient_share_township"] == 0
+    t = m.tier_names.index("township")
+    assert m.records["served"][:, m.facilities.tier == t, 1].sum() == 0
+    assert m.records["served"][:, :, 1].sum() > 0
+
+
+def test_doubling_county_physicians_does_not_raise_county_waits():
+    base = {"facilities.hospitals.0.physicians": 2, "facilities.hospitals.1.physicians": 1}
+    scarce = run_model(small_config(base)).indicators().loc["all"]
+    double = run_model(small_config({"facilities.hospitals.0.physicians": 4,
+                                     "facilities.hospitals.1.physicians": 2})).indicators().loc["all"]
+    assert scarce["mean_wait_days_county"] > 0, "the fixture must make county slots bind"
+    assert double["mean_wait_days_county"] <= scarce["mean_wait_days_county"]
+
+
+# ------------------------------------------------------------------ money
+def test_fund_plus_out_of_pocket_equals_cost_exactly(small_run):
+    m = small_run
+    assert m.records["cost"].sum() > 0
+    assert np.array_equal(m.records["fund"] + m.records["oop"], m.records["cost"])
+    assert (m.records["fund"] >= 0).all() and (m.records["oop"] >= 0).all()
+
+
+def test_full_reimbursement_means_zero_out_of_pocket():
+    def edit(tree):
+        for sched in tree["insurance"]["schemes"].values():
+            for care in ("inpatient", "outpatient"):
+                for b in sched[care].values():
+                    b.update(deductible=0, ratio=1.0, covered_share=1.0)
+            sched["inpatient_annual_cap"] = 1e12
+            sched["outpatient_annual_cap"] = 1e12
+            sched["unfiled_penalty"] = {}
+    m = run_model(edited_config(edit))
+    assert m.records["oop"].sum() == 0
+    assert m.records["fund"].sum() == m.records["cost"].sum() > 0
+    assert m.indicators().loc["all", "effective_reimbursement_ratio"] == 1.0
+
+
+def test_raising_township_inpatient_reimbursement_does_not_lower_township_share():
+    shares = []
+    for ratio, ded in ((0.6, 600), (1.0, 0)):
+        cfg = small_config({"insurance.schemes.resident.inpatient.township.ratio": ratio,
+                            "insurance.schemes.resident.inpatient.township.deductible": ded})
+        shares.append(np.mean([run_model(cfg, seed=s).indicators().loc["all", "inpatient_share_township"]
+                               for s in (1, 2)]))
+    assert shares[1] >= shares[0]
+
+
+# ------------------------------------------------------------------ indicators
+def test_shares_sum_to_one_and_lie_in_unit_interval(small_run):
+    ind = small_run.indicators()
+    tiers = small_run.tier_names
+    for period, row in ind.iterrows():
+        assert sum(row[f"outpatient_share_{t}"] for t in tiers) == pytest.approx(1.0)
+        assert sum(row[f"inpatient_share_{t}"] for t in tiers) == pytest.approx(1.0)
+        for name, value in row.items():
+            if "share" in name or name.endswith("_rate") or name.startswith("bed_occupancy"):
+                assert 0.0 <= value <= 1.0, (period, name, value)
+
+
+def test_scaled_run_reports_counts_at_full_population():
+    cfg = small_config({"population.size": 20000})
+    full = run_model(cfg, scale=1.0).indicators().loc["all"]
+    tenth = run_model(cfg, scale=0.25).indicators().loc["all"]
+    assert tenth["outpatient_visits"] == pytest.approx(full["outpatient_visits"], rel=0.1)
+    assert tenth["admissions"] == pytest.approx(full["admissions"], rel=0.2)
+
+
+# ------------------------------------------------------------------ reproducibility
+def test_same_seed_same_numbers_and_different_seed_different_numbers():
+    cfg = small_config()
+    a, b, c = run_model(cfg, seed=3), run_model(cfg, seed=3), run_model(cfg, seed=4)
+    for key in a.records:
+        assert np.array_equal(a.records[key], b.records[key]), key
+    assert a.indicators().equals(b.indicators())
+    assert not np.array_equal(a.records["served"], c.records["served"])
+
+
+def test_an_overlay_that_changes_nothing_is_bit_identical():
+    cfg = small_config()
+    same = small_config({"choice.trust": cfg.choice.trust, "population.size": cfg.population.size})
+    a, b = run_model(cfg, seed=5), run_model(same, seed=5)
+    assert a.indicators().equals(b.indicators())
+
+
+def test_a_policy_changes_choices_but_not_who_falls_ill():
+    cfg = small_config()
+    richer = small_config({"insurance.schemes.resident.inpatient.county.ratio": 0.95})
+    a, b = run_model(cfg, seed=5), run_model(richer, seed=5)
+    assert np.array_equal(a.daily["new"], b.daily["new"])
+    assert not np.array_equal(a.records["served"], b.records["served"])
+
+
+# ------------------------------------------------------------------ the order of the day
+def test_beds_freed_by_a_discharge_are_usable_the_same_day():
+    from sim.capacity import Beds
+    beds = Beds(1, max_los=5)
+    beds.admit(np.array([0]), np.array([1]), day=0)
+    assert beds.occupied[0] == 1
+    assert beds.discharge(1)[0] == 1 and beds.occupied[0] == 0
+
+
+def test_a_policy_applied_today_governs_today_choices():
+    from sim.policies.base import Policy
+
+    class CloseCounty(Policy):
+        name = "test_close_county"
+
+        def apply(self, model):
+            county = model.tier_names.index("county")
+            model.facilities.physicians[model.facilities.tier == county] = 0
+            model.facilities.beds[model.facilities.tier == county] = 0
+            model.refresh_facilities()
+
+    cfg = small_config()
+    start = cfg.horizon.start
+    m = sim.GradedCareModel(cfg, seed=1, policies=[CloseCounty(start, None, None)], patient_agents=False)
+    m.run()
+    county = m.tier_names.index("county")
+    first = m.warmup_days
+    assert m.records["arrivals"][:first, m.facilities.tier == county].sum() > 0
+    assert m.records["arrivals"][first:, m.facilities.tier == county].sum() == 0
+
+
+def test_patient_agents_are_views_on_the_columns():
+    cfg = small_config()
+    m = sim.GradedCareModel(cfg, seed=1)
+    patients = m.agents_by_type[sim.population.Patient]
+    assert len(patients) == len(m.population) == cfg.population.size
+    p = next(iter(patients))
+    m.population.contracted[p.row] = True
+    assert p.contracted is True
+    probs = p.choice_probabilities("outpatient", 1)
+    assert sum(probs.values()) == pytest.approx(1.0)
+    facilities = m.agents_by_type[sim.model.Facility]
+    people = next(f for f in facilities if f.name == "county_people")
+    before = people.daily_slots
+    people.physicians = people.physicians * 2
+    assert people.daily_slots == pytest.approx(2 * before)
