@@ -39,10 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", nargs="?", const=True, default=None, metavar="RUN_FOLDER",
                    help="finish an interrupted run (the newest unfinished one, or the folder given)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    r.add_argument("--debug", action="store_true", help="show tracebacks")
+    r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v = sub.add_parser("validate", help="check a county config or an experiment without running it")
     v.add_argument("file")
-    v.add_argument("--debug", action="store_true", help="show tracebacks")
+    v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
 
 

@@ -1,0 +1,21 @@
+"""The small seeded run still gives the stored numbers (refresh only with scripts/update_regression.py)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+from conftest import ROOT
+
+
+def test_small_seeded_run_matches_the_stored_baseline():
+    spec = importlib.util.spec_from_file_location("update_regression", ROOT / "scripts" / "update_regression.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    stored = json.loads((ROOT / "tests" / "baseline" / "regression.json").read_text())["indicators"]
+    now = mod.regression_indicators()
+    assert set(now) == set(stored), "indicator set changed: refresh with scripts/update_regression.py"
+    changed = {k: (stored[k], now[k]) for k in stored
+               if not (math.isclose(stored[k], now[k], rel_tol=1e-9, abs_tol=1e-12)
+                       or (math.isnan(stored[k]) and math.isnan(now[k])))}
+    assert not changed, f"numbers moved (refresh with scripts/update_regression.py if intended): {changed}"
