@@ -143,7 +143,6 @@ class ProgramSpec(Strict):
 
 
 class Care(Strict):
-    severity_cost_multiplier_sd: NonNeg = 0.0
     los_sd_log: NonNeg
     max_los_days: Annotated[int, Field(ge=1, le=3650)]
     psychiatric: ProgramSpec

@@ -28,6 +28,7 @@ class FacilityTable:
     price_multiplier: np.ndarray
     visits_per_physician_day: np.ndarray
     unlimited: np.ndarray       # bool
+    care_price_multiplier: np.ndarray | None = None   # (F, 2) per care type, set by policies; None = 1
 
     def __len__(self) -> int:
         return len(self.name)
@@ -145,6 +146,37 @@ def build_county(cfg: CountyConfig) -> County:
                     village_weight, table)
     refresh_access(county, cfg)
     return county
+
+
+def add_facility(county: County, cfg: CountyConfig, name: str, tier: str, township: int, position,
+                 physicians: float = 0.0, beds: float = 0.0, capability: float | None = None,
+                 programs=("general",)) -> int:
+    """Append a facility row (e.g. a branch campus) and its travel-time column; returns its id.
+
+    Choice sets are left as they are: the caller adds the new facility to the villages that should
+    see it as an extra column, so no existing alternative is re-ranked (common random numbers).
+    """
+    fac = county.facilities
+    spec = cfg.tier(tier)
+    position = np.asarray(position, dtype=float)
+    fac.name.append(name)
+    fac.tier = np.append(fac.tier, cfg.tier_names().index(tier))
+    fac.township = np.append(fac.township, township)
+    fac.position = np.vstack([fac.position, position[None, :]])
+    fac.physicians = np.append(fac.physicians, float(physicians))
+    fac.beds = np.append(fac.beds, float(beds))
+    fac.capability = np.append(fac.capability, spec.capability if capability is None else float(capability))
+    fac.programs = np.vstack([fac.programs, [[p in programs for p in PROGRAMS]]])
+    fac.serves_band = np.vstack([fac.serves_band, np.ones((1, fac.serves_band.shape[1]), dtype=bool)])
+    fac.price_multiplier = np.append(fac.price_multiplier, 1.0)
+    fac.visits_per_physician_day = np.append(fac.visits_per_physician_day, spec.visits_per_physician_day)
+    fac.unlimited = np.append(fac.unlimited, False)
+    if fac.care_price_multiplier is not None:
+        fac.care_price_multiplier = np.vstack([fac.care_price_multiplier, np.ones((1, 2))])
+    geo = cfg.geography
+    km = np.hypot(*(county.village_position - position[None, :]).T) * geo.detour_factor
+    county.travel_hours = np.column_stack([county.travel_hours, km / geo.speed_kmh + geo.access_hours])
+    return len(fac) - 1
 
 
 def refresh_access(county: County, cfg: CountyConfig) -> None:

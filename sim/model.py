@@ -1,8 +1,10 @@
 """GradedCareModel: the Mesa model that wires county, residents, illness, choice, capacity,
 insurance, referral, trust and records. One step is one day; the order of the day is below.
 
-Daily order (ARCHITECTURE.md §1; tested in tests/test_model.py):
-  1. policies starting (or ending) today take effect; on 1 January annual insurance accounts reset;
+Daily order (ARCHITECTURE.md §1; tested in tests/test_engine.py):
+  1. policies starting (or ending) today take effect (`apply` / `revert`; a policy that started before
+     the first simulated day is applied on it), then every active policy's `daily` hook runs (ramps,
+     rotations, periodic visits); on 1 January annual insurance accounts reset;
   2. discharges free beds; patients referred down at discharge become follow-up episodes;
   3. illness: today's new episodes;
   4. up to `choice.max_tries_per_day` rounds of: choice (logit) -> referral up at the door for
@@ -90,7 +92,7 @@ class Batch:
     severity: np.ndarray
     program: np.ndarray
     onset: np.ndarray
-    ref_level: np.ndarray    # minimum tier level after a referral up, 0 = none
+    ref_capability: np.ndarray  # after a referral up: only more capable facilities qualify; -1 = none
     filed: np.ndarray        # holds a filed referral (out-of-province rule)
     referred_up: np.ndarray
     referred_down: np.ndarray
@@ -110,12 +112,12 @@ class Batch:
 
     @staticmethod
     def new(person, care, severity, program, onset, filed, referred_up=None, referred_down=None,
-            ref_level=None, fresh=False) -> "Batch":
+            ref_capability=None, fresh=False) -> "Batch":
         n = person.size
         z = np.zeros(n, dtype=bool)
         return Batch(person.astype(np.int64), care.astype(np.int8), severity.astype(np.int8),
                      program.astype(np.int8), np.full(n, onset, dtype=np.int64) if np.isscalar(onset) else onset,
-                     np.zeros(n, dtype=np.int16) if ref_level is None else ref_level.astype(np.int16),
+                     np.full(n, -1.0) if ref_capability is None else ref_capability.astype(float),
                      filed.astype(bool), z.copy() if referred_up is None else referred_up,
                      z.copy() if referred_down is None else referred_down, z.copy(),
                      np.zeros(n, dtype=np.int64), np.full(n, fresh, dtype=bool))
@@ -148,6 +150,10 @@ class GradedCareModel(mesa.Model):
         self.tier_in_county = np.array([t.in_county for t in config.tiers])
         self.tier_primary = np.array([t.primary_care for t in config.tiers])
         self.policies = list(policies or [])
+        self.active_policies: list = []
+        self.policy_state: dict = {}         # per-policy state kept on the model (sim.policies.common)
+        self.emergency_hours: np.ndarray | None = None   # (V, F) travel hours for severe episodes (policies)
+        self.emergency_from_severity = SEVERITY_LEVELS + 1
 
         self.county: County = build_county(config)
         for policy in self.policies:
@@ -162,6 +168,7 @@ class GradedCareModel(mesa.Model):
         self.self_filing = config.referral.self_filing_probability
         self.beds = Beds(len(self.facilities), config.care.max_los_days)
         self.expected_wait = np.zeros(len(self.facilities))
+        self.slot_carry = np.zeros(len(self.facilities))
         self.refresh_facilities()
 
         h = config.horizon
@@ -190,7 +197,8 @@ class GradedCareModel(mesa.Model):
         """Recompute daily capacity and price/length-of-stay tables from the facility columns."""
         fac, cfg = self.facilities, self.config
         self.daily_slots = np.where(fac.unlimited, np.inf, fac.physicians * fac.visits_per_physician_day * self.scale)
-        self.bed_capacity = np.where(fac.unlimited, np.inf, fac.beds * self.scale)
+        # whole beds: a scaled facility keeps round(beds x scale), unbiased across facilities
+        self.bed_capacity = np.where(fac.unlimited, np.inf, np.floor(fac.beds * self.scale + 0.5))
         S = SEVERITY_LEVELS
         cost = np.zeros((len(fac), 2, len(PROGRAMS), S))
         los = np.ones((len(fac), len(PROGRAMS), S))
@@ -203,6 +211,8 @@ class GradedCareModel(mesa.Model):
             cost[f, 1, 1, :] = cfg.care.psychiatric.cost_per_admission
             los[f, 1, :] = cfg.care.psychiatric.los_days
         self.mean_cost_fen = cost * fac.price_multiplier[:, None, None, None] * insurance.FEN
+        if fac.care_price_multiplier is not None:                 # per care type (policies)
+            self.mean_cost_fen *= fac.care_price_multiplier[:, :, None, None]
         self.mean_los = los
         offers = np.zeros((len(fac), 2, len(PROGRAMS)), dtype=bool)
         offers[:, 0, 0] = self.daily_slots > 0
@@ -237,6 +247,9 @@ class GradedCareModel(mesa.Model):
         t5 = tier[:, None, None, None, :]
         cap5 = fac.capability[a][:, None, None, None, :]
         hours = self.county.travel_hours[np.arange(V)[:, None], a][:, None, None, None, :]
+        if self.emergency_hours is not None:       # severe episodes reach care faster (emergency network)
+            severe = (np.arange(1, S + 1) >= self.emergency_from_severity)[None, None, None, :, None]
+            hours = np.where(severe, self.emergency_hours[np.arange(V)[:, None], a][:, None, None, None, :], hours)
         static = choice_rules.static_utility(p, care, sev, t5, cap5, hours)      # (V, care, 1, S, K)
         self.row_static_u = np.broadcast_to(static, (V, 2, P, S, K)).reshape(-1, K).copy()
         offers = np.moveaxis(self.offers[a], 1, 3)                                # (V, care, P, K)
@@ -257,8 +270,10 @@ class GradedCareModel(mesa.Model):
         self.n_schemes = n_s
         self.n_bands = fac.serves_band.shape[1]
         self.alt_safe = a
-        self.alt_tier, self.alt_level = tier, self.tier_level[tier]
+        self.alt_tier = tier
         self.alt_primary = self.tier_primary[tier]
+        self.alt_capability = fac.capability[a]
+        self.alt_in_county = self.tier_in_county[tier]
 
     def utilities(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Alternatives (E, K), allowed mask and systematic utilities for a batch of episodes.
@@ -275,10 +290,9 @@ class GradedCareModel(mesa.Model):
         row = vcp * S + sev - 1
         scheme = pop.scheme.take(person).astype(np.int64)
         alt = self.county.choice_set.take(v, axis=0)
-        level = self.alt_level.take(v, axis=0)
         tier = self.alt_tier.take(v, axis=0)
         K = alt.shape[1]
-        meets = level >= b.ref_level[:, None]
+        meets = self.alt_capability.take(v, axis=0) > b.ref_capability[:, None]
         allowed = (self.row_allowed.take(vcp, axis=0)
                    & self.row_serves.take(v * self.n_bands + pop.age_band.take(person), axis=0) & meets)
         if b.excluded.any():
@@ -289,6 +303,8 @@ class GradedCareModel(mesa.Model):
         oop = cost - np.minimum(fund, np.maximum(cap_left, 0)[:, None])
         primary = self.alt_primary.take(v, axis=0)
         follows = np.where(b.referred_down[:, None], primary, meets & b.referred_up[:, None])
+        if pop.in_county_referral is not None:    # referral routed within the county (policies)
+            follows &= self.alt_in_county.take(v, axis=0) | ~pop.in_county_referral.take(person)[:, None]
         n_t = pop.trust.shape[1]
         trust = pop.trust.take(person, axis=0).ravel().take(np.arange(person.size)[:, None] * n_t + tier)
         u = self.row_static_u.take(row, axis=0) + choice_rules.dynamic_utility(
@@ -313,10 +329,14 @@ class GradedCareModel(mesa.Model):
             return
         d, date = self.day, self.date
         for policy in self.policies:
-            if policy.start == date:
+            if policy.start == date or (d == 0 and policy.start < date and (policy.end is None or policy.end > date)):
                 policy.apply(self)
-            if policy.end is not None and policy.end == date:
+                self.active_policies.append(policy)
+            if policy.end is not None and policy.end == date and policy in self.active_policies:
                 policy.revert(self)
+                self.active_policies.remove(policy)
+        for policy in self.active_policies:
+            policy.daily(self)
         if date.month == 1 and date.day == 1 and d > 0:
             self._close_year(date.year - 1)
 
@@ -336,18 +356,16 @@ class GradedCareModel(mesa.Model):
         batch = Batch.concat(parts)
         batch.excluded[:] = 0
 
-        slots = self.daily_slots.copy()
+        slots = self._todays_slots()
         beds_free = self.bed_capacity - self.beds.occupied
-        wait_sum = np.zeros(len(self.facilities))
-        wait_n = np.zeros(len(self.facilities))
+        self._log: dict[str, list] = {}
         for _ in range(self.config.choice.max_tries_per_day):
             if len(batch) == 0:
                 break
-            batch = self._one_round(batch, d, slots, beds_free, wait_sum, wait_n)
+            batch = self._one_round(batch, d, slots, beds_free)
         self._end_of_day(batch, d)
-        seen = wait_n > 0
-        alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
-        self.expected_wait[seen] += alpha * (wait_sum[seen] / wait_n[seen] - self.expected_wait[seen])
+        self._flush_log(d)
+        self._update_expected_wait(d)
         self.records["bed_days"][d, :, 1] = self.beds.occupied
         self.beds_open[d] = self.bed_capacity
         self.day += 1
@@ -356,8 +374,36 @@ class GradedCareModel(mesa.Model):
             self._close_year(self.date.year if self.date.month > 1 or self.date.day > 1 else self.date.year - 1)
             self.running = False
 
-    def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray,
-                   wait_sum: np.ndarray, wait_n: np.ndarray) -> Batch:
+    def _todays_slots(self) -> np.ndarray:
+        """Whole outpatient slots for today; fractions carry over, so the mean is exact at any scale."""
+        finite = np.isfinite(self.daily_slots)
+        self.slot_carry[finite] += self.daily_slots[finite]
+        today = np.floor(self.slot_carry + 1e-9)
+        self.slot_carry -= today
+        return np.where(finite, today, np.inf)
+
+    def _tally(self, key: str, f: np.ndarray, care, weights: np.ndarray | None = None) -> None:
+        """Note counts (or weights) per facility x care type; added to the records once a day."""
+        self._log.setdefault(key, []).append((f * 2 + care, weights))
+
+    def _flush_log(self, d: int) -> None:
+        n = 2 * len(self.facilities)
+        for key, parts in self._log.items():
+            idx = np.concatenate([i for i, _ in parts])
+            weights = None if parts[0][1] is None else np.concatenate([w for _, w in parts])
+            counts = np.bincount(idx, weights=weights, minlength=n)
+            self.records[key][d] += (np.rint(counts) if weights is not None else counts).astype(np.int64).reshape(-1, 2)
+
+    def _update_expected_wait(self, d: int) -> None:
+        """Smooth each facility's observed wait (a displacement counts as a day); no arrivals = no wait."""
+        rec = self.records
+        waited = rec["wait_days"][d].sum(axis=1) + rec["rejected"][d].sum(axis=1)
+        seen = rec["served"][d].sum(axis=1) + rec["rejected"][d].sum(axis=1)
+        observed = np.divide(waited, seen, out=np.zeros(len(seen)), where=seen > 0)
+        alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
+        self.expected_wait += alpha * (observed - self.expected_wait)
+
+    def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
         """One round of choice, referral at the door, rationing and service; returns who is left."""
         rec, pop, fac, cfg = self.records, self.population, self.facilities, self.config
         alt, allowed, u = self.utilities(b)
@@ -368,12 +414,15 @@ class GradedCareModel(mesa.Model):
         b.fresh[:] = False
         pick = choice_rules.draw_from_utility(u, allowed, draws)
         stuck = pick < 0
-        left_over = [b.take(np.flatnonzero(stuck))]
-        go = np.flatnonzero(~stuck)
-        b, pos = b.take(go), pick[go]
-        f = alt[go, pos]
+        left_over = []
+        if stuck.any():
+            left_over.append(b.take(np.flatnonzero(stuck)))
+            go = np.flatnonzero(~stuck)
+            b, pick, alt = b.take(go), pick[go], alt[go]
+        pos = pick
+        f = alt[np.arange(pos.size), pos]
         care = b.care.astype(np.int64)
-        _tally(rec["arrivals"][d], f, care)
+        self._tally("arrivals", f, care)
 
         tier = fac.tier[f]
         shortfall = np.maximum(0.0, b.severity - fac.capability[f]) * cfg.referral.up_slope
@@ -381,16 +430,16 @@ class GradedCareModel(mesa.Model):
         door = (care == 1) & (ref_draw < shortfall)
         if door.any():
             idx = np.flatnonzero(door)
-            _tally(rec["referred_up_at"][d], f[idx], 1)
+            self._tally("referred_up_at", f[idx], 1)
             self._trust(b.person[idx], tier[idx], cfg.trust.referred_up)
             up = b.take(idx)
-            up.ref_level = (self.tier_level[tier[idx]] + 1).astype(np.int16)
+            up.ref_capability = fac.capability[f[idx]].astype(float)
             up.referred_up[:] = True
             up.filed[:] = True
             left_over.append(up)
-        rest = np.flatnonzero(~door)
-        b, f, pos, care, tier, ref_draw, shortfall = (b.take(rest), f[rest], pos[rest], care[rest], tier[rest],
-                                                      ref_draw[rest], shortfall[rest])
+            rest = np.flatnonzero(~door)
+            b, f, pos, care, tier, ref_draw, shortfall = (b.take(rest), f[rest], pos[rest], care[rest], tier[rest],
+                                                          ref_draw[rest], shortfall[rest])
 
         capacity = np.concatenate([slots, beds_free])
         key = f + care * len(fac)
@@ -400,10 +449,7 @@ class GradedCareModel(mesa.Model):
 
         rej = np.flatnonzero(~served)
         if rej.size:
-            _tally(rec["rejected"][d], f[rej], care[rej])
-            n_rej = np.bincount(f[rej], minlength=wait_n.size)
-            wait_sum += n_rej
-            wait_n += n_rej
+            self._tally("rejected", f[rej], care[rej])
             self._trust(b.person[rej], tier[rej], cfg.trust.rejected)
             again = b.take(rej)
             first = ~again.displaced
@@ -413,29 +459,30 @@ class GradedCareModel(mesa.Model):
             left_over.append(again)
 
         s = np.flatnonzero(served)
+        if s.size == served.size:
+            self._serve(b, f, care, tier, waited, d, slots, beds_free)
+        elif s.size:
+            self._serve(b.take(s), f[s], care[s], tier[s], waited[s], d, slots, beds_free)
         if s.size:
-            self._serve(b.take(s), f[s], care[s], tier[s], waited[s], d, slots, beds_free, wait_sum, wait_n)
             out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
             if out_ref.size:
-                _tally(rec["referred_up_at"][d], f[out_ref], 0)
+                self._tally("referred_up_at", f[out_ref], 0)
                 self._trust(b.person[out_ref], tier[out_ref], cfg.trust.referred_up)
                 cont = b.take(out_ref)
                 n = out_ref.size
                 left_over.append(Batch.new(cont.person, cont.care, cont.severity, cont.program, d,
                                            np.ones(n, dtype=bool), referred_up=np.ones(n, dtype=bool),
-                                           ref_level=self.tier_level[tier[out_ref]] + 1))
+                                           ref_capability=fac.capability[f[out_ref]]))
                 self.daily["continuations"][d, 0] += n
-        return Batch.concat(left_over)
+        return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
-               d: int, slots: np.ndarray, beds_free: np.ndarray, wait_sum: np.ndarray, wait_n: np.ndarray) -> None:
-        rec, pop, cfg = self.records, self.population, self.config
-        _tally(rec["served"][d], f, care)
+               d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
+        pop, cfg = self.population, self.config
+        self._tally("served", f, care)
         after = b.displaced
-        _tally(rec["served_after_displacement"][d], f[after], care[after])
-        _tally(rec["wait_days"][d], f, care, waited)
-        wait_sum += np.bincount(f, weights=waited, minlength=wait_sum.size)
-        wait_n += np.bincount(f, minlength=wait_n.size)
+        self._tally("served_after_displacement", f[after], care[after])
+        self._tally("wait_days", f, care, waited)
         out = care == 0
         n_f = slots.size
         slots -= np.bincount(f[out], minlength=n_f)
@@ -450,16 +497,16 @@ class GradedCareModel(mesa.Model):
         fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
         np.add.at(pop.fund_ytd, (b.person, care), fund)
         np.add.at(pop.oop_ytd, b.person, oop)
-        _tally(rec["fund"][d], f, care, fund)
-        _tally(rec["oop"][d], f, care, oop)
-        _tally(rec["cost"][d], f, care, cost)
+        self._tally("fund", f, care, fund)
+        self._tally("oop", f, care, oop)
+        self._tally("cost", f, care, cost)
 
         inp = np.flatnonzero(~out)
         if inp.size:
             los = draw_los(self.mean_los[f[inp], b.program[inp], sev[inp]], cfg.care.los_sd_log,
                            cfg.care.max_los_days, self.streams["los"])
             self.beds.admit(f[inp], los, d)
-            _tally(rec["los_days"][d], f[inp], 1, los)
+            self._tally("los_days", f[inp], 1, los)
             down = self.streams["referral"].random(inp.size) < self.referral_down[tier[inp]]
             for day, who in zip(*_group_by(d + los[down], b.person[inp][down])):
                 self.followups[day] = np.concatenate([self.followups.get(day, np.zeros(0, dtype=np.int64)), who])
@@ -523,15 +570,6 @@ class GradedCareModel(mesa.Model):
         ids = getattr(mesa.Agent, "_ids", None)
         if isinstance(ids, dict):
             ids.pop(self, None)
-
-
-def _tally(out: np.ndarray, f: np.ndarray, care: np.ndarray, weights: np.ndarray | None = None) -> None:
-    """out[f, care] += 1 (or += weights) for every element: np.add.at, done with bincount."""
-    if f.size == 0:
-        return
-    n = out.size
-    counts = np.bincount(f * 2 + care, weights=weights, minlength=n)
-    out += (np.rint(counts) if weights is not None else counts).astype(out.dtype).reshape(out.shape)
 
 
 def _group_by(day: np.ndarray, person: np.ndarray) -> tuple[list[int], list[np.ndarray]]:

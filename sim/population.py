@@ -28,6 +28,7 @@ class Population:
     fund_ytd: np.ndarray       # (N, 2) int64 fen paid by the fund this year, [outpatient, inpatient]
     oop_ytd: np.ndarray        # (N,) int64 fen paid out of pocket this year
     inpatient_risk: np.ndarray | None = None   # (N,) multiplier <= 1 set by prevention policies
+    in_county_referral: np.ndarray | None = None   # (N,) bool: referrals routed within the county (policies)
 
     def __len__(self) -> int:
         return self.age_band.size

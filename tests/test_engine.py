@@ -31,7 +31,8 @@ def test_every_arrival_at_a_facility_is_served_displaced_or_referred(small_run):
 
 
 def test_conservation_holds_under_congestion():
-    cfg = small_config({"facilities.village_doctors_per_clinic": 0.05, "choice.patience_days.outpatient": 0})
+    cfg = small_config({"facilities.village_doctors_per_clinic": 0.05, "choice.patience_days.outpatient": 0,
+                        "choice.max_tries_per_day": 1})
     m = run_model(cfg)
     assert m.daily["unmet"].sum() > 0 and m.records["rejected"].sum() > 0
     created = m.daily["new"].sum() + m.daily["followups"].sum() + m.daily["continuations"].sum()
@@ -69,9 +70,10 @@ def test_zero_township_beds_means_zero_township_admissions():
 
 
 def test_doubling_county_physicians_does_not_raise_county_waits():
-    base = {"facilities.hospitals.0.physicians": 2, "facilities.hospitals.1.physicians": 1}
-    scarce = run_model(small_config(base)).indicators().loc["all"]
-    double = run_model(small_config({"facilities.hospitals.0.physicians": 4,
+    one_try = {"choice.max_tries_per_day": 1}
+    scarce = run_model(small_config({**one_try, "facilities.hospitals.0.physicians": 2,
+                                     "facilities.hospitals.1.physicians": 1})).indicators().loc["all"]
+    double = run_model(small_config({**one_try, "facilities.hospitals.0.physicians": 4,
                                      "facilities.hospitals.1.physicians": 2})).indicators().loc["all"]
     assert scarce["mean_wait_days_county"] > 0, "the fixture must make county slots bind"
     assert double["mean_wait_days_county"] <= scarce["mean_wait_days_county"]

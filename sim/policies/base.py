@@ -2,9 +2,14 @@
 
 A policy's life in a run: `check(config)` (cross-references such as facility names, before
 anything runs), `prepare(model)` (at model construction, e.g. to add a facility that opens
-later with no capacity: nothing else may change), `apply(model)` on its start date and
-`revert(model)` on its end date (the day it stops). A policy whose start lies after the horizon
-is prepared but never applied, so the run is bit-identical to one without it.
+later with no capacity: nothing else may change), `apply(model)` on its start date (or on the
+first simulated day if it started earlier), `daily(model)` on every day it is active, right after
+the day's applies (ramps, rotations, periodic visits), and `revert(model)` on its end date (the
+day it stops; `daily` is not called that day). A policy whose start lies after the horizon is
+prepared but never applied, so the run is bit-identical to one without it.
+
+Policies keep per-run state on the model (`self.state(model)`), never on themselves, so one
+policy object may serve several models. Mechanisms and effect sizes: docs/policies.md.
 """
 from __future__ import annotations
 
@@ -56,8 +61,23 @@ class Policy:
     def prepare(self, model: "GradedCareModel") -> None:
         """Called once when the model is built, before residents exist; must not change results."""
 
+    def new_facilities(self, config: CountyConfig) -> list[str]:
+        """Names of facilities this policy adds (checked for clashes across the whole set)."""
+        return []
+
+    def state(self, model: "GradedCareModel") -> dict:
+        """This policy's mutable state in one model run."""
+        return model.policy_state.setdefault(self, {})
+
+    def days_active(self, model: "GradedCareModel") -> int:
+        """Days since the policy started (0 on its start date)."""
+        return (model.date - self.start).days
+
     def apply(self, model: "GradedCareModel") -> None:
         raise NotImplementedError
+
+    def daily(self, model: "GradedCareModel") -> None:
+        """Called every day the policy is active, after the day's applies (default: nothing)."""
 
     def revert(self, model: "GradedCareModel") -> None:
         raise NotImplementedError(f"policy '{self.name}' cannot be ended; remove `end`")
@@ -97,8 +117,15 @@ def build_policies(specs: list[dict], config: CountyConfig, file: str | None = N
             raise ConfigError(_prefix(str(err), f"{here}.params"), file, f"{here}.params") from None
         policy = cls(spec.start, spec.end, params, spec.label)
         for sub, msg in policy.check(config):
-            raise ConfigError(msg, file, f"{here}.params.{sub}")
+            raise ConfigError(msg, file, f"{here}.params.{sub}" if sub else f"{here}.params")
         out.append(policy)
+    taken = set(facility_names(config))
+    for i, policy in enumerate(out):
+        for name in policy.new_facilities(config):
+            if name in taken:
+                raise ConfigError(f"facility '{name}' already exists or is added by another policy of this "
+                                  "scenario", file, f"{path}.{i}.params")
+            taken.add(name)
     return out
 
 
