@@ -102,8 +102,7 @@ def build_policies(specs: list[dict], config: CountyConfig, file: str | None = N
         try:
             spec = PolicySpec.model_validate(raw)
         except ValidationError as exc:
-            err = format_validation_error(exc, PolicySpec, {}, file)
-            raise ConfigError(_prefix(str(err), here), file, here) from None
+            raise _schema_error(exc, PolicySpec, file, here) from None
         cls = REGISTRY.get(spec.policy)
         if cls is None:
             raise ConfigError(f"unknown policy '{spec.policy}'; allowed: {', '.join(sorted(REGISTRY))}",
@@ -113,8 +112,7 @@ def build_policies(specs: list[dict], config: CountyConfig, file: str | None = N
         try:
             params = cls.Params.model_validate(spec.params)
         except ValidationError as exc:
-            err = format_validation_error(exc, cls.Params, {}, file)
-            raise ConfigError(_prefix(str(err), f"{here}.params"), file, f"{here}.params") from None
+            raise _schema_error(exc, cls.Params, file, f"{here}.params") from None
         policy = cls(spec.start, spec.end, params, spec.label)
         for sub, msg in policy.check(config):
             raise ConfigError(msg, file, f"{here}.params.{sub}" if sub else f"{here}.params")
@@ -127,6 +125,17 @@ def build_policies(specs: list[dict], config: CountyConfig, file: str | None = N
                                   "scenario", file, f"{path}.{i}.params")
             taken.add(name)
     return out
+
+
+def _schema_error(exc: ValidationError, schema: type[BaseModel], file: str | None, prefix: str) -> ConfigError:
+    """A ConfigError whose key path is the first bad key in full (e.g. ...params.moves.0.physicians);
+    further problems follow on their own lines, each with its full path."""
+    lines = str(format_validation_error(exc, schema, {}, None)).split("\n  ")
+    loc = ".".join(map(str, exc.errors()[0]["loc"]))
+    path = f"{prefix}.{loc}" if loc else prefix
+    first = lines[0].split(": ", 1)[1] if loc and ": " in lines[0] else lines[0]
+    rest = [f"{prefix}.{line}" for line in lines[1:]]
+    return ConfigError("\n  ".join([first] + rest), file, path)
 
 
 def _prefix(message: str, prefix: str) -> str:
