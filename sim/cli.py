@@ -84,32 +84,52 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return 130
     if not args.quiet:
-        print(format_table(result.summary, plan.baseline))
+        years = sorted(p for p in result.summary["period"].astype(str).unique() if p != "all")
+        print(format_table(result.summary, plan.baseline, years[-1] if len(years) > 1 else "all"))
         print(f"\n{len(plan.runs)} runs in {time.time() - t0:.0f} s. Results: {result.path}")
     return 0
 
 
-def format_table(summary, baseline: str) -> str:
-    """The main indicators per scenario (period 'all'): mean [95% interval]."""
-    s = summary[(summary["period"] == "all") & (summary["sample"] == 0)]
+def format_table(summary, baseline: str, period: str = "all") -> str:
+    """Main indicators per scenario: the baseline's level, and each other scenario's change from it.
+
+    Cells are mean ± half-width of the 95% interval over replications (paired on common random
+    numbers for changes). Shares are shown in percent (changes in percentage points).
+    """
+    s = summary[(summary["period"] == period) & (summary["sample"] == 0)]
     scenarios = list(dict.fromkeys(s["scenario"]))
-    width = max(24, *(len(x) + 2 for x in scenarios))
-    lines = ["", "indicator (per year)".ljust(26) + "".join(x.rjust(width) for x in scenarios)]
+    others = [x for x in scenarios if x != baseline]
+    width = max(20, *(len(x) + 2 for x in scenarios))
+    head = "indicator (per year)".ljust(26) + baseline.rjust(width)
+    head += "".join(f"Δ {x}".rjust(width) for x in others)
+    lines = ["", head]
     for key, label, fmt in MAIN_INDICATORS:
-        row = s[s["indicator"] == key].set_index("scenario")
-        if row.empty:
+        rows = s[s["indicator"] == key].set_index("scenario")
+        if rows.empty or baseline not in rows.index:
             continue
-        cells = []
-        for sc in scenarios:
-            r = row.loc[sc]
-            cell = fmt.format(r["mean"])
-            if r["n"] > 1:
-                cell += f" ±{fmt.format((r['ci_high'] - r['ci_low']) / 2).lstrip()}"
-            cells.append(cell.rjust(width))
+        pct = "%" in fmt
+        b = rows.loc[baseline]
+        cells = [_cell(b["mean"], b["ci_low"], b["ci_high"], b["n"], pct, signed=False).rjust(width)]
+        for x in others:
+            r = rows.loc[x]
+            cells.append(_cell(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["n"], pct,
+                               signed=True).rjust(width))
         lines.append(label.ljust(26) + "".join(cells))
-    lines.append(f"(mean ± half-width of the 95% interval over replications; differences from '{baseline}' "
-                 "are in summary.csv)")
+    note = f"(period {period}; mean ± half-width of the 95% interval over replications"
+    if others:
+        note += f"; Δ = paired change from '{baseline}', shares in percentage points"
+    lines.append(note + ". Every indicator, year and interval: summary.csv)")
     return "\n".join(lines)
+
+
+def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: bool) -> str:
+    scale, unit = (100.0, "%" if not signed else " pt") if percent else (1.0, "")
+    sign = "+" if signed else ""
+    digits = 1 if percent or abs(mean) < 100 else 0
+    text = f"{mean * scale:{sign},.{digits}f}{unit}"
+    if n > 1 and high == high:
+        text += f" ±{(high - low) / 2 * scale:,.{digits}f}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
