@@ -92,14 +92,15 @@ def systematic_utility(p: ChoiceParams, care: np.ndarray, severity: np.ndarray, 
 
 
 def draw(prob: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Index of the chosen alternative per row by inverting the cumulative probabilities; -1 if none."""
+    """Index of the chosen alternative per row by inverting the cumulative probabilities; -1 if none.
+
+    The target is kept strictly below the row total, so a zero-probability column (equal
+    cumulative sums on both sides) can never be picked.
+    """
     cum = np.cumsum(prob, axis=1)
     total = cum[:, -1]
-    pick = (u[:, None] * total[:, None] >= cum).sum(axis=1)
-    pick = np.minimum(pick, prob.shape[1] - 1)
-    # guard against landing on a zero-probability column through rounding at the top end
-    last_pos = prob.shape[1] - 1 - np.argmax(prob[:, ::-1] > 0, axis=1)
-    pick = np.where(prob[np.arange(prob.shape[0]), pick] > 0, pick, last_pos)
+    target = np.minimum(u * total, total * (1.0 - 1e-12))
+    pick = (cum <= target[:, None]).sum(axis=1)
     pick[total <= 0] = -1
     return pick
 

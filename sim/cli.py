@@ -39,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", nargs="?", const=True, default=None, metavar="RUN_FOLDER",
                    help="finish an interrupted run (the newest unfinished one, or the folder given)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    r.add_argument("--plot", action="store_true", help="also write figures/ and report.md (as `gradsim plot`)")
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
+    pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
+    pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v = sub.add_parser("validate", help="check a county config or an experiment without running it")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
@@ -87,6 +91,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         years = sorted(p for p in result.summary["period"].astype(str).unique() if p != "all")
         print(format_table(result.summary, plan.baseline, years[-1] if len(years) > 1 else "all"))
         print(f"\n{len(plan.runs)} runs in {time.time() - t0:.0f} s. Results: {result.path}")
+    if args.plot:
+        cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .plots import plot_results
+    folder = Path(args.folder)
+    if not (folder / "summary.csv").is_file():
+        raise ConfigError("not a finished results folder (no summary.csv)", folder, None)
+    written = plot_results(folder)
+    if not getattr(args, "quiet", False):
+        print("Figures and report: " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -137,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "plot":
+            return cmd_plot(args)
         return cmd_validate(args)
     except ConfigError as exc:
         if args.debug:

@@ -91,3 +91,15 @@ def test_scale_is_recorded_and_counts_scaled_up(tmp_path):
     assert res.manifest["scale"] == 0.5 and "scaled back up" in res.manifest["counts_note"]
     v = res.summary.query("scenario == 'baseline' and period == 'all' and indicator == 'outpatient_visits'")
     assert float(v["mean"].iloc[0]) > 0
+
+
+def test_plot_writes_figures_and_report(tmp_path, capsys):
+    from sim.cli import main
+    res = run_experiment(_exp(), out=tmp_path, workers=1)
+    assert main(["plot", str(res.path)]) == 0
+    for f in ("figures/changes_from_baseline.png", "figures/monthly_shares.png", "report.md"):
+        assert (res.path / f).stat().st_size > 1000
+    report = (res.path / "report.md").read_text()
+    assert "Δ richer" in report and "out-of-province admission rate" in report
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "not a finished results folder" in capsys.readouterr().err
