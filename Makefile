@@ -19,7 +19,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	@echo "Flagship experiment at scale $(DEMO_SCALE) (a quick look; full scale: drop --scale)."
-	$(BIN)/gradsim run experiments/medical_community_reform.yaml --scale $(DEMO_SCALE)
+	$(BIN)/gradsim run experiments/medical_community_reform.yaml --scale $(DEMO_SCALE) --plot
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

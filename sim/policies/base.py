@@ -136,19 +136,3 @@ def _schema_error(exc: ValidationError, schema: type[BaseModel], file: str | Non
     first = lines[0].split(": ", 1)[1] if loc and ": " in lines[0] else lines[0]
     rest = [f"{prefix}.{line}" for line in lines[1:]]
     return ConfigError("\n  ".join([first] + rest), file, path)
-
-
-def _prefix(message: str, prefix: str) -> str:
-    """Prefix each reported key path with where the policy sits in the experiment."""
-    lines = []
-    for line in message.split("\n"):
-        stripped = line.strip()
-        head, sep, rest = stripped.partition(": ")
-        if sep and not head.endswith(".yaml") and " " not in head:
-            lines.append(f"{prefix}.{head}: {rest}")
-        elif sep and head.endswith(".yaml"):
-            sub, sep2, rest2 = rest.partition(": ")
-            lines.append(f"{prefix}.{sub}: {rest2}" if sep2 else f"{prefix}: {rest}")
-        else:
-            lines.append(f"{prefix}: {stripped}")
-    return "\n  ".join(lines)

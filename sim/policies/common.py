@@ -43,13 +43,15 @@ def allowed(names: list[str], limit: int = 30) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
-def check_names(values: list[str] | None, known: list[str], path: str, what: str) -> list[tuple[str, str]]:
-    """(path.i, message) for every value that is not a known name."""
+def check_names(values, known: list[str], path: str, what: str) -> list[tuple[str, str]]:
+    """(path.i, message) for every value of a list that is not a known name; for a mapping the
+    key itself is the last element of the path (path.key)."""
     problems = []
+    keyed = isinstance(values, dict)
     for i, v in enumerate(values or []):
         if v not in known:
-            problems.append((f"{path}.{i}", f"unknown {what} '{v}'; allowed: {allowed(known)}"))
-    seen = [v for v in (values or [])]
+            problems.append((f"{path}.{v if keyed else i}", f"unknown {what} '{v}'; allowed: {allowed(known)}"))
+    seen = list(values or [])
     dup = sorted({v for v in seen if seen.count(v) > 1})
     if dup:
         problems.append((path, f"repeated {what}: {', '.join(dup)}"))
@@ -57,7 +59,7 @@ def check_names(values: list[str] | None, known: list[str], path: str, what: str
 
 
 def check_tier_names(values, config: CountyConfig, path: str) -> list[tuple[str, str]]:
-    return check_names(list(values or []), config.tier_names(), path, "tier")
+    return check_names(values, config.tier_names(), path, "tier")
 
 
 # ------------------------------------------------------------------ model look-ups
