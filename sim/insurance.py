@@ -107,18 +107,24 @@ def settle(tables: BenefitTables, scheme: np.ndarray, care: np.ndarray, tier: np
 
 
 def _repeated(key: np.ndarray) -> np.ndarray:
-    """Positions of elements whose key occurs more than once (usually none: O(E log E) only then)."""
+    """Positions of elements whose key occurs more than once, in order (a hash-free count: the keys
+    are folded into a small table first, and only colliding entries are sorted)."""
     if key.size < 2:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    same = k[1:] == k[:-1]
-    if not same.any():
-        return np.zeros(0, dtype=np.int64)
-    mark = np.zeros(k.size, dtype=bool)
+    size = 1 << max(10, int(key.size * 4).bit_length())
+    slot = key & (size - 1)
+    counts = np.bincount(slot, minlength=size)
+    maybe = np.flatnonzero(counts.take(slot) > 1)
+    if maybe.size == 0:
+        return maybe
+    k = key[maybe]
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    same = ks[1:] == ks[:-1]
+    mark = np.zeros(ks.size, dtype=bool)
     mark[1:] |= same
     mark[:-1] |= same
-    return np.sort(order[mark])
+    return np.sort(maybe[order[mark]])
 
 
 def expected_oop(tables: BenefitTables, scheme: np.ndarray, care: np.ndarray, tier: np.ndarray,

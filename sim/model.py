@@ -184,7 +184,8 @@ class GradedCareModel(mesa.Model):
         self.beds_open = np.zeros((self.n_days, len(self.facilities)))
         self.catastrophic: dict[int, float] = {}
         self.pending = Batch.new(*(np.zeros(0, dtype=np.int64) for _ in range(4)), 0, np.zeros(0, dtype=bool))
-        self.followups: dict[int, np.ndarray] = {}
+        self.followup_day = np.zeros(0, dtype=np.int64)      # discharged patients referred down:
+        self.followup_person = np.zeros(0, dtype=np.int64)   # their follow-up starts on followup_day
         self.running = True
 
         for fid in range(len(self.facilities)):
@@ -342,8 +343,10 @@ class GradedCareModel(mesa.Model):
 
         self.beds.discharge(d)
         parts = [self.pending]
-        follow = self.followups.pop(d, None)
-        if follow is not None and follow.size:
+        due = self.followup_day == d
+        follow = self.followup_person[due]
+        if follow.size:
+            self.followup_day, self.followup_person = self.followup_day[~due], self.followup_person[~due]
             n = follow.size
             self.daily["followups"][d, 0] = n
             parts.append(Batch.new(follow, np.zeros(n), np.ones(n), np.zeros(n), d, np.zeros(n, dtype=bool),
@@ -508,8 +511,9 @@ class GradedCareModel(mesa.Model):
             self.beds.admit(f[inp], los, d)
             self._tally("los_days", f[inp], 1, los)
             down = self.streams["referral"].random(inp.size) < self.referral_down[tier[inp]]
-            for day, who in zip(*_group_by(d + los[down], b.person[inp][down])):
-                self.followups[day] = np.concatenate([self.followups.get(day, np.zeros(0, dtype=np.int64)), who])
+            if down.any():
+                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
+                self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
         signal = cfg.trust.served + cfg.trust.per_wait_day * waited
         self._trust(b.person, tier, np.clip(signal, 0.0, 1.0))
 
@@ -570,11 +574,3 @@ class GradedCareModel(mesa.Model):
         ids = getattr(mesa.Agent, "_ids", None)
         if isinstance(ids, dict):
             ids.pop(self, None)
-
-
-def _group_by(day: np.ndarray, person: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
-    if day.size == 0:
-        return [], []
-    order = np.argsort(day, kind="stable")
-    days, starts = np.unique(day[order], return_index=True)
-    return [int(x) for x in days], np.split(person[order], starts[1:])

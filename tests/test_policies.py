@@ -368,17 +368,23 @@ def test_bad_policy_parameters_name_the_key(cfg, bad, path, words):
     assert path in str(err.value) and words in str(err.value)
 
 
-def test_a_bad_policy_in_an_experiment_exits_2_naming_file_and_key(tmp_path, capsys):
+@pytest.mark.parametrize("move, start, end, key, words", [
+    ({"from": "county_people", "to": "township_99", "physicians": 3}, "2023-01-01", None,
+     "scenarios.1.policies.0.params.moves.0.to", "township_05"),
+    ({"from": "county_people", "to": "township_05", "physicians": -3}, "2023-01-01", None,
+     "scenarios.1.policies.0.params.moves.0.physicians", "greater than or equal to 1"),
+    ({"from": "county_people", "to": "township_05", "physicians": 3}, "2023-01-01", "2022-06-30",
+     "scenarios.1.policies.0.end", "after start"),
+])
+def test_a_bad_policy_in_an_experiment_exits_2_naming_file_and_key(tmp_path, capsys, move, start, end, key, words):
     exp = {"name": "bad", "config": str(SEED), "replications": 1,
            "scenarios": [{"name": "baseline"},
-                         {"name": "reform", "policies": [spec("send_down_physicians", {
-                             "moves": [{"from": "county_people", "to": "township_99", "physicians": 3}]})]}]}
+                         {"name": "reform", "policies": [spec("send_down_physicians", {"moves": [move]}, start, end)]}]}
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(exp), encoding="utf-8")
     assert cli_main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     message = capsys.readouterr().err
-    assert "bad.yaml" in message and "scenarios.1.policies.0.params.moves.0.to" in message
-    assert "township_05" in message
+    assert "bad.yaml" in message and key in message and words in message
     assert not (tmp_path / "out").exists()
 
 

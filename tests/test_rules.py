@@ -110,3 +110,14 @@ def test_lengths_of_stay_are_whole_days_with_the_requested_mean():
     los = draw_los(np.full(100000, 9.2), 0.5, 365, rng)
     assert los.min() >= 1 and los.dtype.kind == "i"
     assert los.mean() == pytest.approx(9.2, rel=0.02)
+
+
+def test_repeated_keys_are_found_exactly():
+    from sim.insurance import _repeated
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 2, 50, 3000):
+        key = rng.integers(0, 600_000, n)
+        key[: n // 10] = key[n // 10: 2 * (n // 10)]
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        expected = np.flatnonzero(counts[inverse] > 1) if n else np.zeros(0, dtype=np.int64)
+        assert np.array_equal(_repeated(key), expected)
