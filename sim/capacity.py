@@ -40,7 +40,7 @@ def draw_los(mean: np.ndarray, sd_log: float, max_days: int, rng: np.random.Gene
     """Integer lengths of stay >= 1 from a log-normal with the given means."""
     mu = np.log(mean) - 0.5 * sd_log ** 2
     los = np.rint(np.exp(mu + sd_log * rng.standard_normal(mean.size)))
-    return np.clip(los, 1, max_days).astype(np.int64)
+    return np.minimum(np.maximum(los, 1), max_days).astype(np.int64)
 
 
 class Beds:

@@ -52,7 +52,7 @@ def benefit_tables(cfg: CountyConfig) -> BenefitTables:
 
 def effective_ratio(ratio: np.ndarray, penalty: np.ndarray, filed: np.ndarray) -> np.ndarray:
     """The ratio after the referral-filing rule: unfiled episodes lose `penalty` points."""
-    return np.clip(ratio - np.where(filed, 0.0, penalty), 0.0, 1.0)
+    return np.minimum(np.maximum(ratio - np.where(filed, 0.0, penalty), 0.0), 1.0)
 
 
 def reimburse(cost: np.ndarray, deductible: np.ndarray, ratio: np.ndarray,
@@ -61,7 +61,7 @@ def reimburse(cost: np.ndarray, deductible: np.ndarray, ratio: np.ndarray,
     cost = np.asarray(cost, dtype=np.int64)
     eligible = np.maximum(np.floor(cost * covered).astype(np.int64) - deductible, 0)
     fund = np.floor(eligible * ratio).astype(np.int64)
-    fund = np.clip(fund, 0, np.maximum(cap_remaining, 0))
+    fund = np.minimum(np.maximum(fund, 0), np.maximum(cap_remaining, 0))
     return fund, cost - fund
 
 

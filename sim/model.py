@@ -515,7 +515,7 @@ class GradedCareModel(mesa.Model):
                 self.followup_day = np.concatenate([self.followup_day, d + los[down]])
                 self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
         signal = cfg.trust.served + cfg.trust.per_wait_day * waited
-        self._trust(b.person, tier, np.clip(signal, 0.0, 1.0))
+        self._trust(b.person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
 
     def _trust(self, person: np.ndarray, tier: np.ndarray, signal) -> None:
         """Move trust towards the experience signal (exponential smoothing)."""
