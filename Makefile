@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# The demo runs the flagship at a tenth of the population (counts are scaled back up);
-# the full-scale run is: .venv/bin/gradsim run experiments/medical_community_reform.yaml
+# The demo runs the flagship at a tenth of the population (counts are scaled back up) with 10 of
+# its 20 replications, a few minutes on 2 cores; the full run (about 15 min on 2 cores) is:
+#   .venv/bin/gradsim run experiments/medical_community_reform.yaml --plot
 DEMO_SCALE ?= 0.1
+DEMO_REPLICATIONS ?= 10
 
 .PHONY: install demo test bench clean
 
@@ -18,8 +20,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	@echo "Flagship experiment at scale $(DEMO_SCALE) (a quick look; full scale: drop --scale)."
-	$(BIN)/gradsim run experiments/medical_community_reform.yaml --scale $(DEMO_SCALE) --plot
+	@echo "Demo: the flagship (baseline vs the county medical community reform) at $(DEMO_SCALE) of the"
+	@echo "population and $(DEMO_REPLICATIONS) replications: a quick look. Full run: drop --scale and --replications."
+	$(BIN)/gradsim run experiments/medical_community_reform.yaml --scale $(DEMO_SCALE) \
+		--replications $(DEMO_REPLICATIONS) --plot
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -13,16 +13,16 @@ from pathlib import Path
 
 from .config import ConfigError
 
-MAIN_INDICATORS = [
-    ("in_county_outpatient_visits", "in-county visits", "{:,.0f}"),
-    ("in_county_admissions", "in-county admissions", "{:,.0f}"),
-    ("out_of_province_admission_rate", "out-of-prov. adm. rate", "{:.1%}"),
-    ("primary_care_share", "primary-care share", "{:.1%}"),
-    ("effective_reimbursement_ratio", "fund / spending", "{:.1%}"),
-    ("in_county_fund_share", "in-county fund share", "{:.1%}"),
-    ("oop_per_capita", "OOP per capita (yuan)", "{:,.0f}"),
-    ("bed_occupancy_township", "occupancy township", "{:.1%}"),
-    ("bed_occupancy_county", "occupancy county", "{:.1%}"),
+MAIN_INDICATORS = [  # (indicator, label, short label, format)
+    ("in_county_outpatient_visits", "in-county visits", "visits", "{:,.0f}"),
+    ("in_county_admissions", "in-county admissions", "admissions", "{:,.0f}"),
+    ("out_of_province_admission_rate", "out-of-prov. adm. rate", "out-prov adm", "{:.1%}"),
+    ("primary_care_share", "primary-care share", "primary care", "{:.1%}"),
+    ("effective_reimbursement_ratio", "fund / spending", "fund/spend", "{:.1%}"),
+    ("in_county_fund_share", "in-county fund share", "in-cty fund", "{:.1%}"),
+    ("oop_per_capita", "OOP per capita (yuan)", "OOP/capita", "{:,.0f}"),
+    ("bed_occupancy_township", "occupancy township", "occ township", "{:.1%}"),
+    ("bed_occupancy_county", "occupancy county", "occ county", "{:.1%}"),
 ]
 
 
@@ -113,25 +113,34 @@ def format_table(summary, baseline: str, period: str = "all") -> str:
     Cells are mean ± half-width of the 95% interval over replications (paired on common random
     numbers for changes). Shares are shown in percent (changes in percentage points).
     """
-    s = summary[(summary["period"] == period) & (summary["sample"] == 0)]
+    s = summary[(summary["period"].astype(str) == period) & (summary["sample"] == 0)]
     scenarios = list(dict.fromkeys(s["scenario"]))
     others = [x for x in scenarios if x != baseline]
-    width = max(20, *(len(x) + 2 for x in scenarios))
-    head = "indicator (per year)".ljust(26) + baseline.rjust(width)
-    head += "".join(f"Δ {x}".rjust(width) for x in others)
-    lines = ["", head]
-    for key, label, fmt in MAIN_INDICATORS:
+    cells: dict[tuple[str, str], str] = {}
+    for key, _, _, fmt in MAIN_INDICATORS:
         rows = s[s["indicator"] == key].set_index("scenario")
         if rows.empty or baseline not in rows.index:
             continue
-        pct = "%" in fmt
+        pct, whole = "%" in fmt, key in ("in_county_outpatient_visits", "in_county_admissions")
         b = rows.loc[baseline]
-        cells = [_cell(b["mean"], b["ci_low"], b["ci_high"], b["n"], pct, signed=False).rjust(width)]
+        cells[(key, baseline)] = _cell(b["mean"], b["ci_low"], b["ci_high"], b["n"], pct, False, whole)
         for x in others:
             r = rows.loc[x]
-            cells.append(_cell(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["n"], pct,
-                               signed=True).rjust(width))
-        lines.append(label.ljust(26) + "".join(cells))
+            cells[(key, x)] = _cell(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["n"], pct, True, whole)
+    keys = [k for k in MAIN_INDICATORS if (k[0], baseline) in cells]
+    if len(scenarios) <= 3:
+        width = max(20, *(len(x) + 4 for x in scenarios))
+        lines = ["", "indicator (per year)".ljust(26) + baseline.rjust(width)
+                 + "".join(f"Δ {x}".rjust(width) for x in others)]
+        for key, label, _, _ in keys:
+            lines.append(label.ljust(26) + "".join(cells[(key, x)].rjust(width) for x in scenarios))
+    else:
+        name_w = max(len(x) for x in scenarios) + 4
+        widths = [max(len(short), *(len(cells[(key, x)]) for x in scenarios)) + 2 for key, _, short, _ in keys]
+        lines = ["", "scenario".ljust(name_w) + "".join(short.rjust(w) for (_, _, short, _), w in zip(keys, widths))]
+        for x in scenarios:
+            label = x if x == baseline else f"Δ {x}"
+            lines.append(label.ljust(name_w) + "".join(cells[(key, x)].rjust(w) for (key, *_), w in zip(keys, widths)))
     note = f"(period {period}; mean ± half-width of the 95% interval over replications"
     if others:
         note += f"; Δ = paired change from '{baseline}', shares in percentage points"
@@ -139,10 +148,10 @@ def format_table(summary, baseline: str, period: str = "all") -> str:
     return "\n".join(lines)
 
 
-def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: bool) -> str:
+def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: bool, whole: bool = False) -> str:
     scale, unit = (100.0, "%" if not signed else " pt") if percent else (1.0, "")
     sign = "+" if signed else ""
-    digits = 1 if percent or abs(mean) < 100 else 0
+    digits = 0 if whole or (not percent and abs(mean) >= 100) else 1
     text = f"{mean * scale:{sign},.{digits}f}{unit}"
     if n > 1 and high == high:
         text += f" ±{(high - low) / 2 * scale:,.{digits}f}"

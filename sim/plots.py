@@ -70,7 +70,8 @@ def changes_figure(summary: pd.DataFrame, baseline: str, period: str, path: Path
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(present):]:
         ax.axis("off")
-    fig.suptitle(f"Change from '{baseline}' in {period} (mean and 95% interval over replications)", fontsize=11)
+    fig.suptitle(f"Change from '{baseline}' in {period}: mean and 95% interval over replications "
+                 "(blue: interval above 0, red: below 0, grey: includes 0)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
