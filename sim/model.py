@@ -128,6 +128,19 @@ RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "r
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days")
 
 
+def whole_beds(raw: np.ndarray) -> np.ndarray:
+    """Whole beds per facility summing to round(total): floors, plus one for the largest remainders.
+
+    At full scale beds are whole already and nothing changes; at reduced scale the county's bed
+    total (and so occupancy) is kept, which rounding each facility on its own would not do.
+    """
+    base = np.floor(raw + 1e-9)
+    extra = int(round(raw.sum() - base.sum()))
+    if extra > 0:
+        base[np.argsort(-(raw - base), kind="stable")[:extra]] += 1
+    return base
+
+
 class GradedCareModel(mesa.Model):
     """The county, its residents and facilities, one day per step.
 
@@ -198,8 +211,7 @@ class GradedCareModel(mesa.Model):
         """Recompute daily capacity and price/length-of-stay tables from the facility columns."""
         fac, cfg = self.facilities, self.config
         self.daily_slots = np.where(fac.unlimited, np.inf, fac.physicians * fac.visits_per_physician_day * self.scale)
-        # whole beds: a scaled facility keeps round(beds x scale), unbiased across facilities
-        self.bed_capacity = np.where(fac.unlimited, np.inf, np.floor(fac.beds * self.scale + 0.5))
+        self.bed_capacity = np.where(fac.unlimited, np.inf, whole_beds(np.where(fac.unlimited, 0.0, fac.beds) * self.scale))
         S = SEVERITY_LEVELS
         cost = np.zeros((len(fac), 2, len(PROGRAMS), S))
         los = np.ones((len(fac), len(PROGRAMS), S))

@@ -121,3 +121,11 @@ def test_repeated_keys_are_found_exactly():
         _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
         expected = np.flatnonzero(counts[inverse] > 1) if n else np.zeros(0, dtype=np.int64)
         assert np.array_equal(_repeated(key), expected)
+
+
+def test_scaled_beds_keep_the_county_total():
+    from sim.model import whole_beds
+    raw = np.array([45, 45, 25, 25, 24, 24, 800, 0], dtype=float) * 0.1
+    beds = whole_beds(raw)
+    assert beds.sum() == round(raw.sum()) and (np.abs(beds - raw) < 1).all()
+    assert np.array_equal(whole_beds(np.array([3.0, 0.0, 12.0])), [3.0, 0.0, 12.0])
