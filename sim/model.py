@@ -159,7 +159,6 @@ class GradedCareModel(mesa.Model):
         self.scale = float(scale)
         self.streams = spawn_streams(self.seed)
         self.tier_names = config.tier_names()
-        self.tier_level = np.array([t.level for t in config.tiers])
         self.tier_in_county = np.array([t.in_county for t in config.tiers])
         self.tier_primary = np.array([t.primary_care for t in config.tiers])
         self.policies = list(policies or [])
@@ -212,17 +211,17 @@ class GradedCareModel(mesa.Model):
         fac, cfg = self.facilities, self.config
         self.daily_slots = np.where(fac.unlimited, np.inf, fac.physicians * fac.visits_per_physician_day * self.scale)
         self.bed_capacity = np.where(fac.unlimited, np.inf, whole_beds(np.where(fac.unlimited, 0.0, fac.beds) * self.scale))
-        S = SEVERITY_LEVELS
-        cost = np.zeros((len(fac), 2, len(PROGRAMS), S))
-        los = np.ones((len(fac), len(PROGRAMS), S))
-        for f in range(len(fac)):
-            spec = cfg.tiers[fac.tier[f]]
-            cost[f, 0, :, :] = spec.outpatient_cost
+        S, P = SEVERITY_LEVELS, len(PROGRAMS)
+        tier_cost = np.zeros((len(cfg.tiers), 2, P, S))     # by tier: cost per care type, programme, severity
+        tier_los = np.ones((len(cfg.tiers), P, S))
+        for t, spec in enumerate(cfg.tiers):
+            tier_cost[t, 0] = spec.outpatient_cost
             if spec.inpatient_cost is not None:
-                cost[f, 1, 0, :] = spec.inpatient_cost
-                los[f, 0, :] = spec.los_days
-            cost[f, 1, 1, :] = cfg.care.psychiatric.cost_per_admission
-            los[f, 1, :] = cfg.care.psychiatric.los_days
+                tier_cost[t, 1, 0] = spec.inpatient_cost
+                tier_los[t, 0] = spec.los_days
+        tier_cost[:, 1, 1] = cfg.care.psychiatric.cost_per_admission
+        tier_los[:, 1] = cfg.care.psychiatric.los_days
+        cost, los = tier_cost[fac.tier], tier_los[fac.tier]
         self.mean_cost_fen = cost * fac.price_multiplier[:, None, None, None] * insurance.FEN
         if fac.care_price_multiplier is not None:                 # per care type (policies)
             self.mean_cost_fen *= fac.care_price_multiplier[:, :, None, None]
@@ -420,7 +419,7 @@ class GradedCareModel(mesa.Model):
 
     def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
         """One round of choice, referral at the door, rationing and service; returns who is left."""
-        rec, pop, fac, cfg = self.records, self.population, self.facilities, self.config
+        fac, cfg = self.facilities, self.config
         alt, allowed, u = self.utilities(b)
         draws = np.empty(len(b))
         fresh = b.fresh
