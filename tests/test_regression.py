@@ -19,3 +19,13 @@ def test_small_seeded_run_matches_the_stored_baseline():
                if not (math.isclose(stored[k], now[k], rel_tol=1e-9, abs_tol=1e-12)
                        or (math.isnan(stored[k]) and math.isnan(now[k])))}
     assert not changed, f"numbers moved (refresh with scripts/update_regression.py if intended): {changed}"
+
+
+def test_the_parameter_table_in_docs_is_generated_from_the_seed_config(capsys, monkeypatch):
+    from sim.paramtable import main
+    monkeypatch.chdir(ROOT)
+    assert main(["configs/seed_county.yaml"]) == 0
+    expected = capsys.readouterr().out
+    current = (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
+    assert current == expected, \
+        "docs/parameters.md is stale: python -m sim.paramtable configs/seed_county.yaml > docs/parameters.md"
