@@ -71,8 +71,6 @@ def build_county(cfg: CountyConfig) -> County:
     """Lay out townships and villages and list every facility with its attributes."""
     geo = cfg.geography
     rng = np.random.default_rng(geo.layout_seed)
-    tiers = cfg.tier_names()
-    bands = [b.name for b in cfg.population.age_bands]
     n_t = len(cfg.townships)
 
     pos = np.zeros((n_t, 2))
@@ -101,94 +99,81 @@ def build_county(cfg: CountyConfig) -> County:
     village_weight = np.concatenate(v_weight)
     village_weight = village_weight / village_weight.sum()
 
-    rows: dict[str, list] = {k: [] for k in (
-        "name", "tier", "township", "position", "physicians", "beds", "capability", "programs",
-        "serves_band", "price_multiplier", "vpd", "unlimited")}
-
-    def add(name, tier, township, position, physicians, beds, capability, programs=("general",),
-            serves=None, price=1.0):
-        spec = cfg.tier(tier)
-        rows["name"].append(name)
-        rows["tier"].append(tiers.index(tier))
-        rows["township"].append(township)
-        rows["position"].append(position)
-        rows["physicians"].append(float(physicians))
-        rows["beds"].append(np.inf if spec.unlimited_capacity else float(beds))
-        rows["capability"].append(spec.capability if capability is None else capability)
-        rows["programs"].append([p in programs for p in PROGRAMS])
-        rows["serves_band"].append([serves is None or b in serves for b in bands])
-        rows["price_multiplier"].append(price)
-        rows["vpd"].append(spec.visits_per_physician_day)
-        rows["unlimited"].append(spec.unlimited_capacity)
-
+    bands = len(cfg.population.age_bands)
+    table = FacilityTable(
+        name=[], tier=np.zeros(0, dtype=np.int64), township=np.zeros(0, dtype=np.int64), position=np.zeros((0, 2)),
+        physicians=np.zeros(0), beds=np.zeros(0), capability=np.zeros(0),
+        programs=np.zeros((0, len(PROGRAMS)), dtype=bool), serves_band=np.zeros((0, bands), dtype=bool),
+        price_multiplier=np.zeros(0), visits_per_physician_day=np.zeros(0), unlimited=np.zeros(0, dtype=bool))
+    county = County(list(t.name for t in cfg.townships), pos, village_township, village_position,
+                    village_weight, table)
     fac = cfg.facilities
     for v in range(len(village_township)):
         t = village_township[v]
         k = int(np.sum(village_township[:v] == t)) + 1
-        add(f"{cfg.townships[t].name}/v{k:02d}", "village", t, village_position[v],
-            fac.village_doctors_per_clinic, 0.0, fac.village_capability)
+        add_facility(county, cfg, f"{cfg.townships[t].name}/v{k:02d}", "village", t, village_position[v],
+                     fac.village_doctors_per_clinic, 0.0, fac.village_capability)
     for i, t in enumerate(cfg.townships):
-        add(t.name, "township", i, pos[i], t.physicians, t.beds, fac.township_capability[t.kind])
+        add_facility(county, cfg, t.name, "township", i, pos[i], t.physicians, t.beds, fac.township_capability[t.kind])
     for h in fac.hospitals:
         spec = cfg.tier(h.tier)
         where = pos[seat] if spec.in_county else np.array([np.nan, np.nan])
-        add(h.name, h.tier, seat if spec.in_county else -1, where, h.physicians, h.beds, h.capability,
-            h.programs, h.serves_age_bands, h.price_multiplier)
-
-    table = FacilityTable(
-        name=rows["name"], tier=np.array(rows["tier"]), township=np.array(rows["township"]),
-        position=np.array(rows["position"], dtype=float), physicians=np.array(rows["physicians"]),
-        beds=np.array(rows["beds"]), capability=np.array(rows["capability"], dtype=float),
-        programs=np.array(rows["programs"], dtype=bool), serves_band=np.array(rows["serves_band"], dtype=bool),
-        price_multiplier=np.array(rows["price_multiplier"], dtype=float),
-        visits_per_physician_day=np.array(rows["vpd"], dtype=float), unlimited=np.array(rows["unlimited"]))
-    county = County(list(t.name for t in cfg.townships), pos, village_township, village_position,
-                    village_weight, table)
+        add_facility(county, cfg, h.name, h.tier, seat if spec.in_county else -1, where, h.physicians, h.beds,
+                     h.capability, h.programs, h.serves_age_bands, h.price_multiplier)
     refresh_access(county, cfg)
     return county
 
 
 def add_facility(county: County, cfg: CountyConfig, name: str, tier: str, township: int, position,
                  physicians: float = 0.0, beds: float = 0.0, capability: float | None = None,
-                 programs=("general",)) -> int:
-    """Append a facility row (e.g. a branch campus) and its travel-time column; returns its id.
+                 programs=("general",), serves: list[str] | None = None, price: float = 1.0) -> int:
+    """Append a facility row (and, once the county has travel times, its column); returns its id.
 
-    Choice sets are left as they are: the caller adds the new facility to the villages that should
-    see it as an extra column, so no existing alternative is re-ranked (common random numbers).
+    Used to build the county and by policies (a branch campus). Choice sets are left as they are:
+    a policy adds its facility to the villages that should see it as an extra column, so no existing
+    alternative is re-ranked (common random numbers).
     """
     fac = county.facilities
     spec = cfg.tier(tier)
+    ti = cfg.tier_names().index(tier)
+    bands = [b.name for b in cfg.population.age_bands]
     position = np.asarray(position, dtype=float)
     fac.name.append(name)
-    fac.tier = np.append(fac.tier, cfg.tier_names().index(tier))
+    fac.tier = np.append(fac.tier, ti)
     fac.township = np.append(fac.township, township)
     fac.position = np.vstack([fac.position, position[None, :]])
     fac.physicians = np.append(fac.physicians, float(physicians))
-    fac.beds = np.append(fac.beds, float(beds))
+    fac.beds = np.append(fac.beds, np.inf if spec.unlimited_capacity else float(beds))
     fac.capability = np.append(fac.capability, spec.capability if capability is None else float(capability))
     fac.programs = np.vstack([fac.programs, [[p in programs for p in PROGRAMS]]])
-    fac.serves_band = np.vstack([fac.serves_band, np.ones((1, fac.serves_band.shape[1]), dtype=bool)])
-    fac.price_multiplier = np.append(fac.price_multiplier, 1.0)
+    fac.serves_band = np.vstack([fac.serves_band, [[serves is None or b in serves for b in bands]]])
+    fac.price_multiplier = np.append(fac.price_multiplier, float(price))
     fac.visits_per_physician_day = np.append(fac.visits_per_physician_day, spec.visits_per_physician_day)
-    fac.unlimited = np.append(fac.unlimited, False)
+    fac.unlimited = np.append(fac.unlimited, spec.unlimited_capacity)
     if fac.care_price_multiplier is not None:
         fac.care_price_multiplier = np.vstack([fac.care_price_multiplier, np.ones((1, 2))])
-    geo = cfg.geography
-    km = np.hypot(*(county.village_position - position[None, :]).T) * geo.detour_factor
-    county.travel_hours = np.column_stack([county.travel_hours, km / geo.speed_kmh + geo.access_hours])
+    if county.travel_hours is not None:
+        column = travel_hours(county, cfg, position[None, :], np.array([ti]))
+        county.travel_hours = np.column_stack([county.travel_hours, column])
     return len(fac) - 1
 
 
-def refresh_access(county: County, cfg: CountyConfig) -> None:
-    """Recompute travel times and choice sets (after facilities were added or moved)."""
+def travel_hours(county: County, cfg: CountyConfig, position: np.ndarray, tier: np.ndarray) -> np.ndarray:
+    """(villages, facilities) hours: road distance at the county's speed, or a tier's fixed time."""
     geo = cfg.geography
-    fac = county.facilities
-    dx = county.village_position[:, None, :] - fac.position[None, :, :]
+    dx = county.village_position[:, None, :] - position[None, :, :]
     km = np.hypot(dx[..., 0], dx[..., 1]) * geo.detour_factor
     hours = km / geo.speed_kmh + geo.access_hours
     for ti, spec in enumerate(cfg.tiers):
         if spec.travel_hours is not None:
-            hours[:, fac.tier == ti] = spec.travel_hours
+            hours[:, tier == ti] = spec.travel_hours
+    return hours
+
+
+def refresh_access(county: County, cfg: CountyConfig) -> None:
+    """Recompute travel times and choice sets (after facilities were added or moved)."""
+    fac = county.facilities
+    hours = travel_hours(county, cfg, fac.position, fac.tier)
     county.travel_hours = hours
 
     limits = cfg.facilities.choice_set
