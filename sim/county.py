@@ -67,6 +67,11 @@ def _spread_points(rng: np.random.Generator, n: int, radius: float, min_gap: flo
     return np.array(pts)
 
 
+def village_clinic_name(township: str, k: int) -> str:
+    """The name of village k (1-based) of a township's clinic, as configs and policies write it."""
+    return f"{township}/v{k:02d}"
+
+
 def build_county(cfg: CountyConfig) -> County:
     """Lay out townships and villages and list every facility with its attributes."""
     geo = cfg.geography
@@ -111,7 +116,7 @@ def build_county(cfg: CountyConfig) -> County:
     for v in range(len(village_township)):
         t = village_township[v]
         k = int(np.sum(village_township[:v] == t)) + 1
-        add_facility(county, cfg, f"{cfg.townships[t].name}/v{k:02d}", "village", t, village_position[v],
+        add_facility(county, cfg, village_clinic_name(cfg.townships[t].name, k), "village", t, village_position[v],
                      fac.village_doctors_per_clinic, 0.0, fac.village_capability)
     for i, t in enumerate(cfg.townships):
         add_facility(county, cfg, t.name, "township", i, pos[i], t.physicians, t.beds, fac.township_capability[t.kind])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..config import CountyConfig
+from ..county import village_clinic_name
 
 if TYPE_CHECKING:
     from ..model import GradedCareModel
@@ -34,7 +35,7 @@ def hospital_names(config: CountyConfig, in_county: bool | None = True) -> list[
 
 
 def village_names(config: CountyConfig, township: str | None = None) -> list[str]:
-    return [f"{t.name}/v{k:02d}" for t in config.townships if township in (None, t.name)
+    return [village_clinic_name(t.name, k) for t in config.townships if township in (None, t.name)
             for k in range(1, t.villages + 1)]
 
 
