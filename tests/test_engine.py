@@ -203,3 +203,20 @@ def test_patient_agents_are_views_on_the_columns():
     before = people.daily_slots
     people.physicians = people.physicians * 2
     assert people.daily_slots == pytest.approx(2 * before)
+
+
+def test_mesa_datacollector_works_on_patients_and_facilities():
+    import mesa
+    cfg = small_config({"population.size": 800, "horizon.end": "2022-01-10", "horizon.warmup_days": 0})
+    m = sim.GradedCareModel(cfg, seed=1)
+    dc = mesa.DataCollector(
+        model_reporters={"county_visits": lambda mod: int(mod.records["served"][mod.day - 1, :, 0][
+            mod.facilities.tier == mod.tier_names.index("county")].sum())},
+        agenttype_reporters={sim.population.Patient: {"trust_township": lambda a: a.trust["township"]}})
+    for _ in range(5):
+        m.step()
+        dc.collect(m)
+    frame = dc.get_model_vars_dataframe()
+    assert len(frame) == 5 and frame["county_visits"].sum() > 0
+    trust = dc.get_agenttype_vars_dataframe(sim.population.Patient)
+    assert len(trust) == 5 * 800 and trust["trust_township"].between(0, 1).all()
