@@ -80,6 +80,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         note = "" if plan.scale == 1 else f" at {plan.scale:g} of the population (counts scaled back up)"
         print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s) x {len(plan.seeds)} replication(s) = "
               f"{len(plan.runs)} runs{note}, {min(workers, len(plan.runs))} worker(s)", file=sys.stderr)
+    if args.resume and not args.quiet:
+        from .results import find_resumable, run_complete
+        folder = find_resumable(Path(args.out) / plan.spec.name, plan,
+                                None if args.resume is True else Path(args.resume))
+        done = sum(run_complete(folder / "runs", f"{s}__r{r:03d}") for s, r in plan.runs)
+        print(f"resuming {folder}: {done} of {len(plan.runs)} runs already done", file=sys.stderr)
     t0 = time.time()
     try:
         result = run_experiment(args.experiment, out=args.out, workers=workers, replications=args.replications,
