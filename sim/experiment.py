@@ -75,6 +75,7 @@ class Plan:
     seeds: list[int]
     scale: float
     baseline: str
+    reported_facilities: list[str] = field(default_factory=list)   # touched by some scenario's policies
 
     @property
     def runs(self) -> list[tuple[str, int]]:
@@ -84,6 +85,18 @@ class Plan:
         blob = json.dumps({"scenarios": [(s.name, s.tree, s.policies) for s in self.scenarios],
                            "seeds": self.seeds, "scale": self.scale}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _check_scale(scale: float, cfg: CountyConfig, file: str | None) -> None:
+    """Refuse a scale that leaves no resident, or villages with hardly any (exit 2)."""
+    from .background import smallest_sensible_scale
+    from .county import build_county
+
+    smallest = smallest_sensible_scale(cfg.population.size, build_county(cfg).village_weight)
+    if cfg.population.size * scale < 1 or scale < smallest / 4:
+        raise ConfigError(f"scale {scale:g} simulates {cfg.population.size * scale:,.1f} of {cfg.population.size:,} "
+                          f"residents, too few to mean anything; the smallest sensible scale for this county is "
+                          f"{smallest:.3g} (every village keeps about 10 simulated residents)", file, "scale")
 
 
 def replicate_seeds(seed: int, n: int) -> list[int]:
@@ -131,43 +144,57 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
         tree = deep_merge(tree, {"horizon": h}, origin, file or "experiment")
     if spec.overrides:
         tree = deep_merge(tree, spec.overrides, origin, file or "experiment", "")
-    scenarios = []
+    _check_scale(spec.scale, config_from_tree(tree, dict(origin), str(config_path)), file)
+    scenarios, touched = [], {}
     for i, s in enumerate(spec.scenarios):
         s_origin = dict(origin)
         s_tree = deep_merge(tree, s.overrides, s_origin, file or "experiment") if s.overrides else tree
         cfg = config_from_tree(s_tree, s_origin, str(config_path))
-        build_policies(s.policies, cfg, file, f"scenarios.{i}.policies")
+        for policy in build_policies(s.policies, cfg, file, f"scenarios.{i}.policies"):
+            touched.update(dict.fromkeys(policy.touched_facilities(cfg)))
         scenarios.append(Scenario(s.name, s_tree, s.policies, cfg))
-    return Plan(spec, file, tree, scenarios, replicate_seeds(spec.seed, spec.replications), spec.scale, baseline)
+    return Plan(spec, file, tree, scenarios, replicate_seeds(spec.seed, spec.replications), spec.scale, baseline,
+                list(touched))
 
 
 # ---------------------------------------------------------------- running one replicate
 def run_one(task: dict) -> dict:
     """Run one (scenario, replicate) and write its tables into the run folder; returns its status."""
     from .model import GradedCareModel
-    from .results import atomic_write_parquet
+    from .places import facility_indicators, facility_months, village_table
+    from .results import RUN_TABLES, atomic_write_parquet
 
     started = time.time()
     cfg = config_from_tree(task["tree"], {}, task.get("config_file"))
     policies = build_policies(task["policies"], cfg, task.get("experiment_file"))
-    model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies)
+    model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies, patient_agents=False)
     model.run()
     ind = model.indicators()
+    if task.get("facilities"):
+        ind = ind.join(facility_indicators(model, task["facilities"]))
     long = ind.reset_index().melt(id_vars="period", var_name="indicator", value_name="value")
     meta = {"run_id": task["run_id"], "scenario": task["scenario"], "replicate": task["replicate"], "sample": 0}
-    long = long.assign(**meta)[["run_id", "scenario", "replicate", "sample", "period", "indicator", "value"]]
-    ts = model.timeseries().assign(**meta)
+    tables = {"indicators": long.assign(**meta)[["run_id", "scenario", "replicate", "sample", "period", "indicator",
+                                                 "value"]],
+              "timeseries": model.timeseries().assign(**meta),
+              "facilities": _first(meta, facility_months(model)),
+              "villages": _first(meta, village_table(model))}
     model.release()
     folder = Path(task["folder"])
-    atomic_write_parquet(ts, folder / f"{task['run_id']}.timeseries.parquet")
-    atomic_write_parquet(long, folder / f"{task['run_id']}.indicators.parquet")
+    for name in RUN_TABLES[::-1]:            # indicators last: its presence marks the run complete
+        atomic_write_parquet(tables[name], folder / f"{task['run_id']}.{name}.parquet")
     return {"run_id": task["run_id"], "status": "complete", "seconds": round(time.time() - started, 2)}
+
+
+def _first(meta: dict, df: pd.DataFrame) -> pd.DataFrame:
+    """The run's identifying columns first, then the table's own."""
+    return pd.concat([pd.DataFrame({k: [v] * len(df) for k, v in meta.items()}), df.reset_index(drop=True)], axis=1)
 
 
 def make_tasks(plan: Plan, folder: Path) -> list[dict]:
     return [{"run_id": f"{s.name}__r{r:03d}", "scenario": s.name, "replicate": r, "seed": plan.seeds[r],
              "scale": plan.scale, "tree": s.tree, "policies": s.policies, "folder": str(folder),
-             "experiment_file": plan.file}
+             "experiment_file": plan.file, "facilities": plan.reported_facilities}
             for s in plan.scenarios for r in range(len(plan.seeds))]
 
 

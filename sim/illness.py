@@ -51,9 +51,13 @@ class IllnessModel:
         self.psychiatric_share = ill.psychiatric_share
         self.season = ill.seasonality
 
+    def season_factor(self, date: dt.date) -> float:
+        """Today's incidence relative to the yearly mean."""
+        return seasonal_factor(date, self.season.amplitude, self.season.peak_day_of_year)
+
     def draw(self, date: dt.date, rng: np.random.Generator, inpatient_only: bool = False) -> Episodes:
         """Today's episodes. inpatient_only (the warm-up, which only fills beds) skips outpatients."""
-        f = seasonal_factor(date, self.season.amplitude, self.season.peak_day_of_year) / 365.0
+        f = self.season_factor(date) / 365.0
         counts = rng.poisson(self.annual_rates * self.sizes[:, None] * f)          # (groups, care)
         if inpatient_only:
             counts[:, 0] = 0

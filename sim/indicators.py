@@ -147,7 +147,7 @@ def daily_timeseries(model: "GradedCareModel") -> pd.DataFrame:
         "displaced": cols["rejected"].ravel() * inflate,
         "referred_up": cols["referred_up_at"].ravel() * inflate,
         "wait_days": cols["wait_days"].ravel() * inflate,
-        "beds_occupied": cols["bed_days"].ravel() * inflate,
+        "beds_occupied": cols["bed_days"].ravel(),      # full scale already: background load included
         "cost_yuan": cols["cost"].ravel() / FEN * inflate,
         "fund_yuan": cols["fund"].ravel() / FEN * inflate,
         "oop_yuan": cols["oop"].ravel() / FEN * inflate,

@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import choice as choice_rules
 from . import insurance
+from .background import BackgroundLoad
 from .capacity import Beds, draw_los, ration
 from .config import PROGRAMS, SEVERITY_LEVELS, CountyConfig
 from .county import County, build_county
@@ -34,7 +35,7 @@ from .illness import IllnessModel, thin_by_risk
 from .population import Population, create_patient_agents, synthesize
 
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
-           "prevention", "policy")
+           "prevention", "policy", "background")
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -77,11 +78,11 @@ class Facility(mesa.Agent):
 
     @property
     def occupied_beds(self) -> float:
-        return float(self.model.beds.occupied[self.fid]) / self.model.scale
+        return float(self.model.beds.occupied[self.fid])
 
     @property
     def daily_slots(self) -> float:
-        return float(self.model.daily_slots[self.fid]) / self.model.scale
+        return float(self.model.daily_slots[self.fid])
 
 
 @dataclass
@@ -131,8 +132,8 @@ RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "r
 def whole_beds(raw: np.ndarray) -> np.ndarray:
     """Whole beds per facility summing to round(total): floors, plus one for the largest remainders.
 
-    At full scale beds are whole already and nothing changes; at reduced scale the county's bed
-    total (and so occupancy) is kept, which rounding each facility on its own would not do.
+    Configured beds are whole and nothing changes; beds a policy adds in fractions (a ramp) keep the
+    county's bed total, which rounding each facility on its own would not do.
     """
     base = np.floor(raw + 1e-9)
     extra = int(round(raw.sum() - base.sum()))
@@ -145,8 +146,12 @@ class GradedCareModel(mesa.Model):
     """The county, its residents and facilities, one day per step.
 
     config: a validated CountyConfig (sim.load_config); seed: the replication's seed;
-    scale: fraction of the population simulated (capacities scale with it; counts are
-    reported scaled back up); policies: Policy objects (sim.policies), validated as a set.
+    scale: fraction of the population simulated (facilities keep full capacity and the rest of
+    the population is background load, sim.background; counts are reported scaled back up);
+    policies: Policy objects (sim.policies), validated as a set; patient_agents: whether the
+    Patient Mesa agents (one per resident, views on the columns) may exist. They are built the first
+    time something reads `agents`, `agents_by_type` or `agent_types` (a DataCollector, the
+    dashboard, a notebook), never by the daily step, so batch runs do not pay for them.
     """
 
     def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
@@ -171,7 +176,9 @@ class GradedCareModel(mesa.Model):
         for policy in self.policies:
             policy.prepare(self)
         self.facilities = self.county.facilities
-        n = max(1, int(round(config.population.size * self.scale)))
+        n = int(round(config.population.size * self.scale))
+        if n < 1:
+            raise ValueError(f"scale {scale:g} leaves no resident of {config.population.size:,} to simulate")
         self.population: Population = synthesize(config, self.county, n, self.streams["population"])
         self.illness = IllnessModel(config, self.population)
         self.benefits = insurance.benefit_tables(config)
@@ -179,6 +186,8 @@ class GradedCareModel(mesa.Model):
         self.referral_down = np.array([config.referral.down_probability.get(t, 0.0) for t in self.tier_names])
         self.self_filing = config.referral.self_filing_probability
         self.beds = Beds(len(self.facilities), config.care.max_los_days)
+        self.background = BackgroundLoad(len(self.facilities), self.scale, config.care.los_sd_log,
+                                         config.care.max_los_days)
         self.expected_wait = np.zeros(len(self.facilities))
         self.slot_carry = np.zeros(len(self.facilities))
         self.refresh_facilities()
@@ -194,6 +203,9 @@ class GradedCareModel(mesa.Model):
         self.daily = {k: np.zeros((self.n_days, 2), dtype=np.int64) for k in (
             "new", "followups", "continuations", "unmet", "displaced", "pending")}
         self.beds_open = np.zeros((self.n_days, len(self.facilities)))
+        self.record_years = sorted({(h.start + dt.timedelta(days=i)).year for i in range(self.n_days - self.warmup_days)})
+        self.village_served = np.zeros((len(self.record_years), len(self.county.village_weight),
+                                        len(self.tier_names), 2), dtype=np.int64)   # by residence (sim.places)
         self.catastrophic: dict[int, float] = {}
         self.pending = Batch.new(*(np.zeros(0, dtype=np.int64) for _ in range(4)), 0, np.zeros(0, dtype=bool))
         self.followup_day = np.zeros(0, dtype=np.int64)      # discharged patients referred down:
@@ -202,15 +214,38 @@ class GradedCareModel(mesa.Model):
 
         for fid in range(len(self.facilities)):
             Facility(self, fid)
-        if patient_agents:
+        self._patients_pending = bool(patient_agents)
+
+    def _ensure_patients(self) -> None:
+        if getattr(self, "_patients_pending", False):
+            self._patients_pending = False
             create_patient_agents(self, len(self.population))
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        self._ensure_patients()
+        return super().agents
+
+    @agents.setter
+    def agents(self, value) -> None:
+        mesa.Model.agents.fset(self, value)
+
+    @property
+    def agents_by_type(self) -> dict:
+        self._ensure_patients()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._ensure_patients()
+        return super().agent_types
 
     # ------------------------------------------------------------------ derived tables
     def refresh_facilities(self) -> None:
         """Recompute daily capacity and price/length-of-stay tables from the facility columns."""
         fac, cfg = self.facilities, self.config
-        self.daily_slots = np.where(fac.unlimited, np.inf, fac.physicians * fac.visits_per_physician_day * self.scale)
-        self.bed_capacity = np.where(fac.unlimited, np.inf, whole_beds(np.where(fac.unlimited, 0.0, fac.beds) * self.scale))
+        self.daily_slots = np.where(fac.unlimited, np.inf, fac.physicians * fac.visits_per_physician_day)
+        self.bed_capacity = np.where(fac.unlimited, np.inf, whole_beds(np.where(fac.unlimited, 0.0, fac.beds)))
         S, P = SEVERITY_LEVELS, len(PROGRAMS)
         tier_cost = np.zeros((len(cfg.tiers), 2, P, S))     # by tier: cost per care type, programme, severity
         tier_los = np.ones((len(cfg.tiers), P, S))
@@ -372,13 +407,23 @@ class GradedCareModel(mesa.Model):
 
         slots = self._todays_slots()
         beds_free = self.bed_capacity - self.beds.occupied
+        season = self.illness.season_factor(date)
+        self._background_demand = (self.background.draw_demand(np.concatenate([slots, beds_free]), season,
+                                                               self.streams["background"])
+                                   if self.background.active else None)
         self._log: dict[str, list] = {}
         for _ in range(self.config.choice.max_tries_per_day):
             if len(batch) == 0:
                 break
             batch = self._one_round(batch, d, slots, beds_free)
+        if self._background_demand is not None:
+            self._background_share(np.zeros(0, dtype=np.int64), np.concatenate([slots, beds_free]), slots, beds_free, d)
         self._end_of_day(batch, d)
         self._flush_log(d)
+        if self.background.active:
+            rec = self.records
+            self.background.observe(rec["served"][d] + rec["rejected"][d], season, np.array([d >= self.warmup_days, True]),
+                                    rec["served"][d, :, 1], rec["los_days"][d, :, 1])
         self._update_expected_wait(d)
         self.records["bed_days"][d, :, 1] = self.beds.occupied
         self.beds_open[d] = self.bed_capacity
@@ -395,6 +440,19 @@ class GradedCareModel(mesa.Model):
         today = np.floor(self.slot_carry + 1e-9)
         self.slot_carry -= today
         return np.where(finite, today, np.inf)
+
+    def _background_share(self, key: np.ndarray, capacity: np.ndarray, slots: np.ndarray, beds_free: np.ndarray,
+                          d: int) -> np.ndarray:
+        """Today's background patients (reduced scale) take their places beside the first round's
+        simulated arrivals; returns the capacity left to ration among the simulated ones."""
+        rng, n_f = self.streams["background"], slots.size
+        mine, served = self.background.share(key, capacity, self._background_demand, rng)
+        self._background_demand = None
+        slots -= served[:n_f]
+        beds_free -= served[n_f:]
+        fac, los = self.background.stays(served[n_f:], rng)
+        self.beds.admit(fac, los, d)
+        return mine
 
     def _tally(self, key: str, f: np.ndarray, care, weights: np.ndarray | None = None) -> None:
         """Note counts (or weights) per facility x care type; added to the records once a day."""
@@ -457,6 +515,8 @@ class GradedCareModel(mesa.Model):
 
         capacity = np.concatenate([slots, beds_free])
         key = f + care * len(fac)
+        if self._background_demand is not None:
+            capacity = self._background_share(key, capacity, slots, beds_free, d)
         arrival = self.streams["order"].random(len(b))
         waited = d - b.onset
         served = ration(key, capacity, b.severity, waited, arrival)
@@ -514,6 +574,11 @@ class GradedCareModel(mesa.Model):
         self._tally("fund", f, care, fund)
         self._tally("oop", f, care, oop)
         self._tally("cost", f, care, cost)
+        if d >= self.warmup_days:
+            V, T = self.village_served.shape[1:3]
+            where = (pop.village.take(b.person).astype(np.int64) * T + tier) * 2 + care
+            self.village_served[self.date.year - self.record_years[0]] += np.bincount(
+                where, minlength=V * T * 2).reshape(V, T, 2)
 
         inp = np.flatnonzero(~out)
         if inp.size:

@@ -34,18 +34,31 @@ class Population:
         return self.age_band.size
 
 
+def whole_counts(n: int, weights: np.ndarray) -> np.ndarray:
+    """n split in proportion to weights as whole numbers (largest remainder), summing to n."""
+    raw = n * np.asarray(weights, dtype=float) / np.sum(weights)
+    out = np.floor(raw).astype(np.int64)
+    out[np.argsort(-(raw - out), kind="stable")[: n - out.sum()]] += 1
+    return out
+
+
 def synthesize(cfg: CountyConfig, county: County, n: int, rng: np.random.Generator) -> Population:
-    """Draw n residents: age band, chronic status, scheme, income, village, contract, trust."""
+    """Draw n residents: village, age band and chronic status in exact proportions (so a
+    reduced-scale run keeps each village's size and case mix, which its background load
+    extrapolates), then scheme, income, contract and trust at random."""
     pop = cfg.population
     bands = pop.age_bands
-    age = rng.choice(len(bands), size=n, p=[b.share for b in bands]).astype(np.int8)
     prevalence = np.array([b.chronic_prevalence for b in bands])
-    chronic = rng.random(n) < prevalence[age]
+    age_chronic = np.column_stack([1.0 - prevalence, prevalence]) * np.array([b.share for b in bands])[:, None]
+    cells = whole_counts(n, np.multiply.outer(county.village_weight, age_chronic).ravel())
+    cell = np.repeat(np.arange(cells.size), cells)[rng.permutation(n)]
+    village = (cell // (2 * len(bands))).astype(np.int32)
+    age = (cell // 2 % len(bands)).astype(np.int8)
+    chronic = (cell % 2).astype(bool)
     schemes = list(cfg.insurance.schemes)
     scheme_p = np.array([pop.scheme_shares.get(s, 0.0) for s in schemes])
     scheme = rng.choice(len(schemes), size=n, p=scheme_p / scheme_p.sum()).astype(np.int8)
     income = rng.choice(len(pop.income_bands), size=n, p=[b.share for b in pop.income_bands]).astype(np.int8)
-    village = rng.choice(len(county.village_weight), size=n, p=county.village_weight).astype(np.int32)
     rate = np.array([[b.contract_rate["other"], b.contract_rate["chronic"]] for b in bands])
     contracted = rng.random(n) < rate[age, chronic.astype(int)]
     initial = np.array([cfg.trust.initial[t] for t in cfg.tier_names()], dtype=np.float32)

@@ -6,7 +6,9 @@ results/<experiment>/<UTC timestamp>/
   timeseries.parquet     daily counts per run x date x tier x care type
   summary.csv            per scenario x period x indicator: mean and 95% interval over replicates,
                          and the paired difference from the baseline scenario with its interval
-  runs/                  one pair of tables per finished run (what --resume looks at)
+  facilities.parquet     per run x month x facility: visits, admissions, displaced, waits, beds, occupancy
+  villages.parquet       per run x period x village of residence x tier x care type: episodes served
+  runs/                  the tables of each finished run (what --resume looks at)
 Every file is written to a temporary name in the same folder and renamed into place.
 """
 from __future__ import annotations
@@ -29,6 +31,9 @@ from .config import ConfigError
 
 if TYPE_CHECKING:
     from .experiment import ExperimentResult, Plan
+
+
+RUN_TABLES = ("indicators", "timeseries", "facilities", "villages")   # written per run, combined at the end
 
 
 def _atomic(path: Path, write) -> None:
@@ -75,8 +80,7 @@ def write_manifest(folder: Path, manifest: dict) -> None:
 
 
 def run_complete(runs_dir: Path, run_id: str) -> bool:
-    return (runs_dir / f"{run_id}.indicators.parquet").is_file() and \
-        (runs_dir / f"{run_id}.timeseries.parquet").is_file()
+    return all((runs_dir / f"{run_id}.{name}.parquet").is_file() for name in RUN_TABLES)
 
 
 def find_resumable(root: Path, plan: "Plan", folder: Path | None) -> Path:
@@ -173,10 +177,11 @@ def finish(folder: Path, plan: "Plan", manifest: dict) -> "ExperimentResult":
 
     runs_dir = folder / "runs"
     ids = [f"{s}__r{r:03d}" for s, r in plan.runs]
+    for name in RUN_TABLES[1:]:
+        atomic_write_parquet(pd.concat([pd.read_parquet(runs_dir / f"{i}.{name}.parquet") for i in ids],
+                                       ignore_index=True), folder / f"{name}.parquet")
     ind = pd.concat([pd.read_parquet(runs_dir / f"{i}.indicators.parquet") for i in ids], ignore_index=True)
-    ts = pd.concat([pd.read_parquet(runs_dir / f"{i}.timeseries.parquet") for i in ids], ignore_index=True)
     atomic_write_parquet(ind, folder / "indicators.parquet")
-    atomic_write_parquet(ts, folder / "timeseries.parquet")
     summary = summarize(ind, plan.baseline)
     _atomic(folder / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, float_format="%.6g"))
     manifest["status"] = "complete"

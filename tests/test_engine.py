@@ -220,3 +220,16 @@ def test_mesa_datacollector_works_on_patients_and_facilities():
     assert len(frame) == 5 and frame["county_visits"].sum() > 0
     trust = dc.get_agenttype_vars_dataframe(sim.population.Patient)
     assert len(trust) == 5 * 800 and trust["trust_township"].between(0, 1).all()
+
+
+def test_patient_agents_are_built_only_when_read_and_change_nothing():
+    cfg = small_config()
+    lazy = sim.GradedCareModel(cfg, seed=3)
+    import mesa
+    assert len(mesa.Model.agents.fget(lazy)) == len(lazy.facilities), "no Patient before anything reads them"
+    lazy.run()
+    batch = run_model(cfg, seed=3)
+    assert lazy.indicators().equals(batch.indicators())
+    assert len(lazy.agents_by_type[sim.population.Patient]) == cfg.population.size
+    never = sim.GradedCareModel(cfg, seed=3, patient_agents=False)
+    assert sim.population.Patient not in never.agent_types

@@ -102,3 +102,31 @@ def test_plot_writes_figures_and_report(tmp_path, capsys):
     assert "Δ richer" in report and "out-of-province admission rate" in report
     assert main(["plot", str(tmp_path)]) == 2
     assert "not a finished results folder" in capsys.readouterr().err
+
+
+def test_per_facility_and_per_village_tables_add_up_to_the_indicators(tmp_path):
+    spec = _exp(scenarios=[{"name": "baseline"},
+                           {"name": "down", "policies": [{"policy": "send_down_physicians", "start": "2022-01-15",
+                                                          "params": {"moves": [{"from": "county_people", "to": "town_b",
+                                                                                "physicians": 5}]}}]}])
+    res = run_experiment(spec, out=tmp_path, workers=1)
+    fac = pd.read_parquet(res.path / "facilities.parquet")
+    vil = pd.read_parquet(res.path / "villages.parquet")
+    ind = res.indicators.pivot_table(index=["run_id", "period"], columns="indicator", values="value")
+    assert {"month", "facility", "tier", "township", "x_km", "outpatient_visits", "admissions", "displaced",
+            "mean_wait_days", "beds", "bed_occupancy"} <= set(fac.columns)
+    months = fac.groupby("run_id")[["outpatient_visits", "admissions"]].sum()
+    years = 59 / 365                                       # the horizon: Jan-Feb 2022, per-year indicators
+    for run_id, row in months.iterrows():
+        assert row["outpatient_visits"] == pytest.approx(ind.loc[(run_id, "all"), "outpatient_visits"] * years)
+        assert row["admissions"] == pytest.approx(ind.loc[(run_id, "all"), "admissions"] * years)
+    per_village = vil[vil.period == "all"].groupby(["run_id", "care_type"])["episodes"].sum().unstack()
+    for run_id, row in per_village.iterrows():
+        assert row["outpatient"] == pytest.approx(ind.loc[(run_id, "all"), "outpatient_visits"])
+        assert row["inpatient"] == pytest.approx(ind.loc[(run_id, "all"), "admissions"])
+    touched = res.summary[res.summary.indicator.str.startswith("facility.")]
+    assert set(touched.indicator) == {f"facility.{f}.{w}" for f in ("county_people", "town_b")
+                                      for w in ("outpatient_visits", "admissions", "bed_occupancy", "mean_wait_days",
+                                                "displaced")}
+    change = touched[(touched.scenario == "down") & (touched.period == "all")].set_index("indicator")["diff_mean"]
+    assert change["facility.town_b.outpatient_visits"] > 0 > change["facility.county_people.outpatient_visits"]

@@ -65,6 +65,10 @@ class Policy:
         """Names of facilities this policy adds (checked for clashes across the whole set)."""
         return []
 
+    def touched_facilities(self, config: CountyConfig) -> list[str]:
+        """Facilities whose staff, beds or capability this policy changes (reported one by one)."""
+        return self.new_facilities(config)
+
     def state(self, model: "GradedCareModel") -> dict:
         """This policy's mutable state in one model run."""
         return model.policy_state.setdefault(self, {})

@@ -43,6 +43,9 @@ class BranchCampus(Policy):
     def new_facilities(self, config):
         return [self.campus_name()]
 
+    def touched_facilities(self, config):
+        return [self.params.township, self.campus_name()]
+
     def check(self, config):
         p = self.params
         towns = township_names(config)

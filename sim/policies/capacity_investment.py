@@ -25,6 +25,9 @@ class CapacityInvestment(Policy):
     name = "capacity_investment"
     Params = CapacityParams
 
+    def touched_facilities(self, config):
+        return [self.params.facility]
+
     def check(self, config):
         names = township_names(config) + hospital_names(config, in_county=True)
         if self.params.facility not in names:

@@ -40,6 +40,9 @@ class SendDownPhysicians(Policy):
     name = "send_down_physicians"
     Params = SendDownParams
 
+    def touched_facilities(self, config):
+        return list(dict.fromkeys(name for m in self.params.moves for name in (m.from_, m.to)))
+
     def check(self, config):
         problems = []
         hospitals = hospital_names(config, in_county=True)

@@ -47,6 +47,9 @@ class TrainUp(Policy):
     name = "train_up"
     Params = TrainUpParams
 
+    def touched_facilities(self, config):
+        return list(self.params.townships or township_names(config)) + list(self.params.teaching_hospitals)
+
     def check(self, config):
         p = self.params
         problems = check_names(p.townships, township_names(config), "townships", "township centre")

@@ -1,0 +1,93 @@
+"""The residents a reduced-scale run does not simulate, as aggregate load on the facilities.
+
+At scale s < 1 every simulated resident is one real resident, and facilities keep their full
+slots and beds. The other (1 - s) of the population arrive as a background stream: per facility
+and care type, Poisson arrivals at (1 - s) / s times the smoothed arrivals of the simulated
+residents there. Background patients compete for today's slots and free beds in proportion to
+demand, hold beds for stays drawn around the facility's recent mean stay, and are otherwise not
+recorded: counts still come from the simulated residents, scaled by 1 / s.
+
+Why: with capacity scaled down instead (s x slots for s x residents), a village clinic at
+s = 0.02 had 0.56 slots a day, and day-to-day lumpiness turned away patients whom the full county
+would serve. Here total demand has the mean and the Poisson variance of the full population, so a
+facility is as congested as at full scale. At s = 1 the stream is empty and draws nothing, so a
+full-scale run is unchanged. Method and checks: docs/ODD.md, "Reduced scale".
+"""
+from __future__ import annotations
+
+import numpy as np
+
+ARRIVAL_MEMORY_DAYS = 56.0   # smoothing of simulated arrivals, season divided out (assumption: two months)
+MEMORY_REFERENCE_SCALE = 0.1  # below it the memory grows as 1 / scale, so the estimate stays as precise
+STAY_MEMORY_DAYS = 90.0      # smoothing of the mean stay per facility (assumption: a quarter)
+MIN_RESIDENTS_PER_VILLAGE = 10.0   # below this a village's choice shares are mostly noise
+
+
+class BackgroundLoad:
+    """Aggregate arrivals and bed use of the residents not simulated, per facility and care type."""
+
+    def __init__(self, n_facilities: int, scale: float, los_sd_log: float, max_los: int) -> None:
+        self.active = scale < 1.0
+        self.ratio = (1.0 - scale) / scale
+        self.memory_days = ARRIVAL_MEMORY_DAYS * max(1.0, MEMORY_REFERENCE_SCALE / scale)
+        self.los_sd_log, self.max_los = los_sd_log, max_los
+        self.arrivals = np.zeros((n_facilities, 2))    # smoothed simulated arrivals a day, biased to 0 at start
+        self.weight = np.zeros(2)                      # bias correction of that smoothing, per care type
+        self.stay_days = np.zeros(n_facilities)         # smoothed simulated bed-days admitted a day
+        self.stay_admissions = np.zeros(n_facilities)   # smoothed simulated admissions a day
+
+    def expected_simulated(self, season: float) -> np.ndarray:
+        """(F, 2) simulated arrivals expected today: the bias-corrected moving average of arrivals
+        with the season divided out, times today's seasonal factor of illness."""
+        w = np.where(self.weight > 0, self.weight, 1.0)
+        return self.arrivals / w[None, :] * season
+
+    def draw_demand(self, capacity: np.ndarray, season: float, rng: np.random.Generator) -> np.ndarray:
+        """Today's background arrivals, (2F,) as [outpatient per facility, inpatient per facility].
+        Facilities with unlimited capacity get none: nothing binds there and nothing reads their load."""
+        expected = self.expected_simulated(season).T.ravel()
+        return np.where(np.isfinite(capacity), rng.poisson(self.ratio * expected), 0)
+
+    @staticmethod
+    def share(key: np.ndarray, capacity: np.ndarray, background: np.ndarray,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Split each facility's capacity between simulated arrivals (by `key`) and background ones.
+
+        Where everyone fits, everyone is served. Where they do not, the served places fall on a
+        random mix of both: the simulated count among the first floor(capacity) of a random order
+        of all arrivals is hypergeometric. Returns (capacity left to ration among the simulated,
+        background patients served).
+        """
+        simulated = np.bincount(key, minlength=capacity.size)
+        whole = np.floor(np.where(np.isfinite(capacity), capacity, 0.0) + 1e-9).astype(np.int64)
+        binding = np.isfinite(capacity) & (simulated + background > whole)
+        mine = simulated.copy()
+        mine[binding] = rng.hypergeometric(simulated[binding], background[binding], whole[binding])
+        return np.where(binding, mine, capacity), np.where(binding, whole - mine, background)
+
+    def stays(self, admitted: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Facility ids and drawn lengths of stay of today's background admissions."""
+        fac = np.repeat(np.arange(admitted.size), admitted)
+        mean = np.divide(self.stay_days, self.stay_admissions, out=np.ones(admitted.size),
+                         where=self.stay_admissions > 0)[fac]
+        mu = np.log(np.maximum(mean, 1.0)) - 0.5 * self.los_sd_log ** 2
+        los = np.rint(np.exp(mu + self.los_sd_log * rng.standard_normal(fac.size)))
+        return fac, np.minimum(np.maximum(los, 1), self.max_los).astype(np.int64)
+
+    def observe(self, arrivals: np.ndarray, season: float, seen_care: np.ndarray, admissions: np.ndarray,
+                bed_days_admitted: np.ndarray) -> None:
+        """Update the smoothing with today's simulated demand (served + displaced) and stays."""
+        a = 1.0 - np.exp(-1.0 / self.memory_days)
+        for care in (0, 1):
+            if seen_care[care]:
+                self.arrivals[:, care] += a * (arrivals[:, care] / season - self.arrivals[:, care])
+                self.weight[care] += a * (1.0 - self.weight[care])
+        b = 1.0 - np.exp(-1.0 / STAY_MEMORY_DAYS)
+        self.stay_days += b * (bed_days_admitted - self.stay_days)
+        self.stay_admissions += b * (admissions - self.stay_admissions)
+
+
+def smallest_sensible_scale(population_size: int, village_weight: np.ndarray) -> float:
+    """The scale at which the smallest village still has MIN_RESIDENTS_PER_VILLAGE simulated residents."""
+    smallest = float(np.min(village_weight)) * population_size
+    return min(1.0, MIN_RESIDENTS_PER_VILLAGE / smallest) if smallest > 0 else 1.0
