@@ -1,4 +1,5 @@
-"""The residents a reduced-scale run does not simulate, as aggregate load on the facilities.
+"""Patients the model does not simulate one by one, as aggregate load on the facilities: the
+residents a reduced-scale run leaves out, and patients from outside the county.
 
 At scale s < 1 every simulated resident is one real resident, and facilities keep their full
 slots and beds. The other (1 - s) of the population arrive as a background stream: per facility
@@ -11,7 +12,12 @@ Why: with capacity scaled down instead (s x slots for s x residents), a village 
 s = 0.02 had 0.56 slots a day, and day-to-day lumpiness turned away patients whom the full county
 would serve. Here total demand has the mean and the Poisson variance of the full population, so a
 facility is as congested as at full scale. At s = 1 the stream is empty and draws nothing, so a
-full-scale run is unchanged. Method and checks: docs/ODD.md, "Reduced scale".
+full-scale run is unchanged by it. Method and checks: docs/ODD.md, "Reduced scale".
+
+Patients from outside the county (`nonresident_visits`, `nonresident_admissions` of a hospital, a
+year at full scale) arrive the same way, as Poisson arrivals with the season of illness, at any
+scale: they are what fills a county hospital beyond its own residents, and a hospital outside the
+county beyond this county's patients.
 """
 from __future__ import annotations
 
@@ -26,8 +32,10 @@ MIN_RESIDENTS_PER_VILLAGE = 10.0   # below this a village's choice shares are mo
 class BackgroundLoad:
     """Aggregate arrivals and bed use of the residents not simulated, per facility and care type."""
 
-    def __init__(self, n_facilities: int, scale: float, los_sd_log: float, max_los: int) -> None:
-        self.active = scale < 1.0
+    def __init__(self, n_facilities: int, scale: float, los_sd_log: float, max_los: int,
+                 nonresident: np.ndarray) -> None:
+        self.nonresident_daily = np.asarray(nonresident, dtype=float) / 365.0      # (F, 2)
+        self.active = scale < 1.0 or bool(self.nonresident_daily.any())
         self.ratio = (1.0 - scale) / scale
         self.memory_days = ARRIVAL_MEMORY_DAYS * max(1.0, MEMORY_REFERENCE_SCALE / scale)
         self.los_sd_log, self.max_los = los_sd_log, max_los
@@ -45,8 +53,8 @@ class BackgroundLoad:
     def draw_demand(self, capacity: np.ndarray, season: float, rng: np.random.Generator) -> np.ndarray:
         """Today's background arrivals, (2F,) as [outpatient per facility, inpatient per facility].
         Facilities with unlimited capacity get none: nothing binds there and nothing reads their load."""
-        expected = self.expected_simulated(season).T.ravel()
-        return np.where(np.isfinite(capacity), rng.poisson(self.ratio * expected), 0)
+        expected = (self.ratio * self.expected_simulated(season) + self.nonresident_daily * season).T.ravel()
+        return np.where(np.isfinite(capacity), rng.poisson(expected), 0)
 
     @staticmethod
     def share(key: np.ndarray, capacity: np.ndarray, background: np.ndarray,
@@ -65,11 +73,13 @@ class BackgroundLoad:
         mine[binding] = rng.hypergeometric(simulated[binding], background[binding], whole[binding])
         return np.where(binding, mine, capacity), np.where(binding, whole - mine, background)
 
-    def stays(self, admitted: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Facility ids and drawn lengths of stay of today's background admissions."""
+    def stays(self, admitted: np.ndarray, rng: np.random.Generator,
+              default_stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Facility ids and drawn lengths of stay of today's background admissions: around the
+        facility's recent mean stay of simulated patients (`default_stay` before there is one)."""
         fac = np.repeat(np.arange(admitted.size), admitted)
-        mean = np.divide(self.stay_days, self.stay_admissions, out=np.ones(admitted.size),
-                         where=self.stay_admissions > 0)[fac]
+        mean = np.divide(self.stay_days, self.stay_admissions, out=np.asarray(default_stay, dtype=float).copy(),
+                         where=self.stay_admissions > 1e-9)[fac]
         mu = np.log(np.maximum(mean, 1.0)) - 0.5 * self.los_sd_log ** 2
         los = np.rint(np.exp(mu + self.los_sd_log * rng.standard_normal(fac.size)))
         return fac, np.minimum(np.maximum(los, 1), self.max_los).astype(np.int64)

@@ -36,10 +36,10 @@ def _ration_sorted(facility, capacity_left, severity, waited, arrival):
     return served
 
 
-def draw_los(mean: np.ndarray, sd_log: float, max_days: int, rng: np.random.Generator) -> np.ndarray:
-    """Integer lengths of stay >= 1 from a log-normal with the given means."""
+def draw_los(mean: np.ndarray, sd_log: float, max_days: int, z: np.ndarray) -> np.ndarray:
+    """Integer lengths of stay >= 1 from a log-normal with the given means; z: standard normal numbers."""
     mu = np.log(mean) - 0.5 * sd_log ** 2
-    los = np.rint(np.exp(mu + sd_log * rng.standard_normal(mean.size)))
+    los = np.rint(np.exp(mu + sd_log * z))
     return np.minimum(np.maximum(los, 1), max_days).astype(np.int64)
 
 

@@ -20,6 +20,10 @@ NonNegInt = Annotated[int, Field(ge=0)]
 SEVERITY_LEVELS = 4
 CARE_TYPES = ("outpatient", "inpatient")
 PROGRAMS = ("general", "psychiatric")
+SEVERITY_GROUPS = ("minor", "severe")
+CareType = Literal["outpatient", "inpatient"]
+Group = Literal["minor", "severe"]
+Yuan = Annotated[float, Field(ge=0.0)]
 
 
 class ConfigError(Exception):
@@ -58,6 +62,8 @@ class Tier(Strict):
         description="default capability (highest severity treated without referral up)")
     travel_hours: NonNeg | None = Field(None, description="fixed travel time (tiers outside the county)")
     unlimited_capacity: bool = False
+    nest: str | None = Field(None, description="nest of the nested logit (choice.nest_parameter); default: the tier")
+    beds_per_physician: Positive | None = Field(None, description="staffing limit: open beds at most physicians x this")
 
 
 class Township(Strict):
@@ -71,16 +77,27 @@ class Township(Strict):
     position_km: tuple[float, float] | None = None
 
 
+Capability = Annotated[float, Field(ge=0.0, le=SEVERITY_LEVELS + 1)]
+
+
 class Hospital(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str = ""
     tier: str
     physicians: NonNeg
     beds: NonNeg
-    capability: Annotated[float, Field(ge=0.0, le=SEVERITY_LEVELS + 1)] | None = None
+    capability: Capability | None = None
+    psychiatric_capability: Capability | None = Field(
+        None, description="capability for psychiatric admissions (default: the general capability)")
     programs: list[Literal["general", "psychiatric"]] = ["general"]
     serves_age_bands: list[str] | None = None
     price_multiplier: Positive = 1.0
+    travel_hours: NonNeg | None = Field(None, description="travel time from every village (outside the county; "
+                                                          "default: the tier's)")
+    nonresident_admissions: NonNeg = Field(0.0, description="admissions a year of patients from outside the county")
+    nonresident_visits: NonNeg = Field(0.0, description="outpatient visits a year of patients from outside the county")
+    fixed_wait_days: NonNeg = Field(0.0, description="wait for care there that the county does not cause "
+                                                     "(unlimited capacity outside the county)")
 
 
 class Geography(Strict):
@@ -135,6 +152,9 @@ class Illness(Strict):
     seasonality: Seasonality
     severity: dict[Literal["outpatient", "inpatient"], list[Fraction]]
     psychiatric_share: Fraction = Field(description="share of inpatient episodes that are psychiatric")
+    emergency_share: list[Fraction] = Field(
+        default_factory=lambda: [0.0] * SEVERITY_LEVELS, min_length=SEVERITY_LEVELS, max_length=SEVERITY_LEVELS,
+        description="share of general inpatient episodes that are emergencies, by severity (nearest capable facility)")
 
 
 class ProgramSpec(Strict):
@@ -170,26 +190,39 @@ class Insurance(Strict):
 
 
 # ---------------------------------------------------------------- behaviour
+def _both_groups(description: str) -> Any:
+    return Field(description=description)
+
+
+class Wtp(Strict):
+    """Willingness to pay, yuan, of a resident of mean income: every attribute of the utility."""
+    constant: dict[CareType, dict[str, float]] = Field(description="tier constants, yuan (fitted)")
+    travel_per_hour: dict[CareType, dict[Group, Yuan]] = Field(description="yuan to save an hour of travel")
+    wait_per_day: dict[CareType, Yuan] = Field(description="yuan to save a day of expected waiting")
+    capability: dict[CareType, dict[Group, Yuan]] = Field(description="yuan per unit of a facility's capability")
+    shortfall: dict[CareType, Yuan] = Field(description="yuan to avoid a facility one level below the illness")
+    trust: dict[CareType, Yuan] = Field(description="yuan per unit of trust (0-1) above the initial mean")
+    contract_primary: dict[CareType, Yuan] = Field(description="yuan: contracted residents' tie to primary care")
+    referral_follow: dict[CareType, Yuan] = Field(description="yuan: following a referral to where it points")
+
+
 class Choice(Strict):
-    asc: dict[Literal["outpatient", "inpatient"], dict[str, float]]
-    cost_per_100_yuan: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(le=0.0)]] = Field(
-        description="utility per 100 yuan out of pocket")
-    cost_severity_multiplier: list[NonNeg] = _per_severity("scales the cost weight by severity")
+    cost_per_yuan: dict[CareType, dict[Group, Annotated[float, Field(lt=0.0)]]] = Field(
+        description="utility per yuan out of pocket (the logit scale), by care type and severity group")
+    severe_from: Annotated[int, Field(ge=1, le=SEVERITY_LEVELS + 1)] = Field(
+        3, description="severity level from which an episode counts as severe")
     income_elasticity: NonNeg
-    travel_per_hour: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(le=0.0)]]
-    wait_per_day: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(le=0.0)]]
-    capability_shortfall: Annotated[float, Field(le=0.0)]
-    capability_premium: NonNeg
-    trust: NonNeg
-    contract_primary: NonNeg
-    referral_follow: NonNeg
+    wtp: Wtp
+    nest_parameter: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        default_factory=dict, description="nested logit: per nest, 1 = no correlation (multinomial logit)")
     max_tries_per_day: Annotated[int, Field(ge=1, le=20)]
     patience_days: dict[Literal["outpatient", "inpatient"], NonNegInt]
     wait_memory_days: Positive
 
 
 class Referral(Strict):
-    self_filing_probability: Fraction
+    filing_hassle: dict[CareType, Yuan] = Field(
+        description="yuan-equivalent of the paperwork and approval of filing a referral (转诊备案)")
     down_probability: dict[str, Fraction]
     up_slope: Positive = Field(1.0, description="referral probability per level of capability shortfall")
 
@@ -430,9 +463,35 @@ def check_references(cfg: CountyConfig, origin: dict[str, str], default_file: st
     seats = [t.name for t in cfg.townships if t.county_seat]
     if len(seats) != 1:
         fail("townships", f"exactly one township must have county_seat: true (found {len(seats)})")
-    for care, table in cfg.choice.asc.items():
+    for field_name in Wtp.model_fields:
+        table = getattr(cfg.choice.wtp, field_name)
+        for care in CARE_TYPES:
+            if care not in table:
+                fail(f"choice.wtp.{field_name}", f"needs a value for {care} (both outpatient and inpatient)")
+            if isinstance(table[care], dict) and field_name != "constant":
+                for group in SEVERITY_GROUPS:
+                    if group not in table[care]:
+                        fail(f"choice.wtp.{field_name}.{care}", f"needs a value for {group} (both minor and severe)")
+    for care, table in cfg.choice.wtp.constant.items():
         for key in table:
-            need_tier(f"choice.asc.{care}.{key}", key)
+            need_tier(f"choice.wtp.constant.{care}.{key}", key)
+    for care in CARE_TYPES:
+        if care not in cfg.choice.cost_per_yuan or set(cfg.choice.cost_per_yuan[care]) != set(SEVERITY_GROUPS):
+            fail(f"choice.cost_per_yuan.{care}", "needs minor and severe values for outpatient and inpatient")
+        if care not in cfg.referral.filing_hassle:
+            fail("referral.filing_hassle", f"needs a value for {care}")
+    nests = {t.nest or t.name for t in cfg.tiers}
+    for key in cfg.choice.nest_parameter:
+        if key not in nests:
+            fail(f"choice.nest_parameter.{key}", f"unknown nest '{key}'; nests: {', '.join(sorted(nests))}")
+    for i, h in enumerate(cfg.facilities.hospitals):
+        spec = cfg.tier(h.tier)
+        if h.travel_hours is not None and spec.in_county:
+            fail(f"facilities.hospitals.{i}.travel_hours", "only for facilities outside the county (in the county "
+                 "travel follows from positions)")
+        if (h.nonresident_admissions or h.nonresident_visits or h.fixed_wait_days) and spec.unlimited_capacity \
+                and (h.nonresident_admissions or h.nonresident_visits):
+            fail(f"facilities.hospitals.{i}", "non-resident load needs finite capacity (the tier has unlimited capacity)")
     for care, probs in cfg.illness.severity.items():
         if len(probs) != SEVERITY_LEVELS or abs(sum(probs) - 1.0) > 1e-6:
             fail(f"illness.severity.{care}", f"{SEVERITY_LEVELS} probabilities summing to 1 (got {probs})")

@@ -22,13 +22,22 @@ class FacilityTable:
     position: np.ndarray        # (F, 2) km, NaN for facilities outside the county
     physicians: np.ndarray      # float, full-population units
     beds: np.ndarray            # float, full-population units; inf = unlimited
-    capability: np.ndarray      # highest severity treated without referral up
+    capability: np.ndarray      # highest severity treated without referral up (general programme)
+    psychiatric_capability: np.ndarray   # the same for psychiatric admissions
     programs: np.ndarray        # (F, n_programs) bool
     serves_band: np.ndarray     # (F, n_age_bands) bool
     price_multiplier: np.ndarray
     visits_per_physician_day: np.ndarray
     unlimited: np.ndarray       # bool
+    fixed_travel: np.ndarray    # hours from every village (facilities outside the county), NaN = from positions
+    fixed_wait: np.ndarray      # days of waiting the county does not cause (outside the county)
+    nonresident: np.ndarray     # (F, 2) visits and admissions a year of patients from outside the county
+    beds_per_physician: np.ndarray   # staffing limit on open beds, inf = none
     care_price_multiplier: np.ndarray | None = None   # (F, 2) per care type, set by policies; None = 1
+
+    def capability_by_program(self) -> np.ndarray:
+        """(F, programmes) capability: general, psychiatric."""
+        return np.column_stack([self.capability, self.psychiatric_capability])
 
     def __len__(self) -> int:
         return len(self.name)
@@ -107,9 +116,11 @@ def build_county(cfg: CountyConfig) -> County:
     bands = len(cfg.population.age_bands)
     table = FacilityTable(
         name=[], tier=np.zeros(0, dtype=np.int64), township=np.zeros(0, dtype=np.int64), position=np.zeros((0, 2)),
-        physicians=np.zeros(0), beds=np.zeros(0), capability=np.zeros(0),
+        physicians=np.zeros(0), beds=np.zeros(0), capability=np.zeros(0), psychiatric_capability=np.zeros(0),
         programs=np.zeros((0, len(PROGRAMS)), dtype=bool), serves_band=np.zeros((0, bands), dtype=bool),
-        price_multiplier=np.zeros(0), visits_per_physician_day=np.zeros(0), unlimited=np.zeros(0, dtype=bool))
+        price_multiplier=np.zeros(0), visits_per_physician_day=np.zeros(0), unlimited=np.zeros(0, dtype=bool),
+        fixed_travel=np.zeros(0), fixed_wait=np.zeros(0), nonresident=np.zeros((0, 2)),
+        beds_per_physician=np.zeros(0))
     county = County(list(t.name for t in cfg.townships), pos, village_township, village_position,
                     village_weight, table)
     fac = cfg.facilities
@@ -123,15 +134,20 @@ def build_county(cfg: CountyConfig) -> County:
     for h in fac.hospitals:
         spec = cfg.tier(h.tier)
         where = pos[seat] if spec.in_county else np.array([np.nan, np.nan])
-        add_facility(county, cfg, h.name, h.tier, seat if spec.in_county else -1, where, h.physicians, h.beds,
-                     h.capability, h.programs, h.serves_age_bands, h.price_multiplier)
+        fid = add_facility(county, cfg, h.name, h.tier, seat if spec.in_county else -1, where, h.physicians, h.beds,
+                           h.capability, h.programs, h.serves_age_bands, h.price_multiplier, h.travel_hours)
+        table.psychiatric_capability[fid] = h.psychiatric_capability if h.psychiatric_capability is not None \
+            else table.capability[fid]
+        table.fixed_wait[fid] = h.fixed_wait_days
+        table.nonresident[fid] = (h.nonresident_visits, h.nonresident_admissions)
     refresh_access(county, cfg)
     return county
 
 
 def add_facility(county: County, cfg: CountyConfig, name: str, tier: str, township: int, position,
                  physicians: float = 0.0, beds: float = 0.0, capability: float | None = None,
-                 programs=("general",), serves: list[str] | None = None, price: float = 1.0) -> int:
+                 programs=("general",), serves: list[str] | None = None, price: float = 1.0,
+                 travel: float | None = None) -> int:
     """Append a facility row (and, once the county has travel times, its column); returns its id.
 
     Used to build the county and by policies (a branch campus). Choice sets are left as they are:
@@ -150,21 +166,28 @@ def add_facility(county: County, cfg: CountyConfig, name: str, tier: str, townsh
     fac.physicians = np.append(fac.physicians, float(physicians))
     fac.beds = np.append(fac.beds, np.inf if spec.unlimited_capacity else float(beds))
     fac.capability = np.append(fac.capability, spec.capability if capability is None else float(capability))
+    fac.psychiatric_capability = np.append(fac.psychiatric_capability, fac.capability[-1])
     fac.programs = np.vstack([fac.programs, [[p in programs for p in PROGRAMS]]])
     fac.serves_band = np.vstack([fac.serves_band, [[serves is None or b in serves for b in bands]]])
     fac.price_multiplier = np.append(fac.price_multiplier, float(price))
     fac.visits_per_physician_day = np.append(fac.visits_per_physician_day, spec.visits_per_physician_day)
     fac.unlimited = np.append(fac.unlimited, spec.unlimited_capacity)
+    fac.fixed_travel = np.append(fac.fixed_travel, np.nan if travel is None else float(travel))
+    fac.fixed_wait = np.append(fac.fixed_wait, 0.0)
+    fac.nonresident = np.vstack([fac.nonresident, np.zeros((1, 2))])
+    fac.beds_per_physician = np.append(fac.beds_per_physician, spec.beds_per_physician or np.inf)
     if fac.care_price_multiplier is not None:
         fac.care_price_multiplier = np.vstack([fac.care_price_multiplier, np.ones((1, 2))])
     if county.travel_hours is not None:
-        column = travel_hours(county, cfg, position[None, :], np.array([ti]))
+        column = travel_hours(county, cfg, position[None, :], np.array([ti]), fac.fixed_travel[-1:])
         county.travel_hours = np.column_stack([county.travel_hours, column])
     return len(fac) - 1
 
 
-def travel_hours(county: County, cfg: CountyConfig, position: np.ndarray, tier: np.ndarray) -> np.ndarray:
-    """(villages, facilities) hours: road distance at the county's speed, or a tier's fixed time."""
+def travel_hours(county: County, cfg: CountyConfig, position: np.ndarray, tier: np.ndarray,
+                 fixed: np.ndarray) -> np.ndarray:
+    """(villages, facilities) hours: road distance at the county's speed, or the facility's (else
+    its tier's) fixed time for facilities outside the county."""
     geo = cfg.geography
     dx = county.village_position[:, None, :] - position[None, :, :]
     km = np.hypot(dx[..., 0], dx[..., 1]) * geo.detour_factor
@@ -172,13 +195,15 @@ def travel_hours(county: County, cfg: CountyConfig, position: np.ndarray, tier: 
     for ti, spec in enumerate(cfg.tiers):
         if spec.travel_hours is not None:
             hours[:, tier == ti] = spec.travel_hours
+    own = np.isfinite(fixed)
+    hours[:, own] = fixed[own]
     return hours
 
 
 def refresh_access(county: County, cfg: CountyConfig) -> None:
     """Recompute travel times and choice sets (after facilities were added or moved)."""
     fac = county.facilities
-    hours = travel_hours(county, cfg, fac.position, fac.tier)
+    hours = travel_hours(county, cfg, fac.position, fac.tier, fac.fixed_travel)
     county.travel_hours = hours
 
     limits = cfg.facilities.choice_set

@@ -161,6 +161,7 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
 def run_one(task: dict) -> dict:
     """Run one (scenario, replicate) and write its tables into the run folder; returns its status."""
     from .model import GradedCareModel
+    from .indicators import outflow_table
     from .places import facility_indicators, facility_months, village_table
     from .results import RUN_TABLES, atomic_write_parquet
 
@@ -178,7 +179,8 @@ def run_one(task: dict) -> dict:
                                                  "value"]],
               "timeseries": model.timeseries().assign(**meta),
               "facilities": _first(meta, facility_months(model)),
-              "villages": _first(meta, village_table(model))}
+              "villages": _first(meta, village_table(model)),
+              "outflow": _first(meta, outflow_table(model))}
     model.release()
     folder = Path(task["folder"])
     for name in RUN_TABLES[::-1]:            # indicators last: its presence marks the run complete

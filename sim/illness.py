@@ -16,6 +16,12 @@ from .config import CountyConfig
 from .population import Population
 
 
+# Each episode draws its own uniform numbers when it is created, one per later random event, so
+# that removing an episode (a prevention lever) shifts no other episode's draws.
+RN_CHOICE, RN_FILING, RN_DOOR, RN_ORDER, RN_COST, RN_LOS, RN_DOWN = range(7)
+N_RN = 7
+
+
 @dataclass
 class Episodes:
     """New episodes of one day."""
@@ -23,6 +29,12 @@ class Episodes:
     care: np.ndarray        # 0 outpatient, 1 inpatient
     severity: np.ndarray    # 1..S
     program: np.ndarray     # 0 general, 1 psychiatric
+    emergency: np.ndarray   # bool: goes to the nearest capable facility first
+    rn: np.ndarray          # (n, N_RN) the episode's own uniform numbers
+
+    def keep(self, mask: np.ndarray) -> "Episodes":
+        return Episodes(self.person[mask], self.care[mask], self.severity[mask], self.program[mask],
+                        self.emergency[mask], self.rn[mask])
 
 
 def seasonal_factor(date: dt.date, amplitude: float, peak_day: int) -> float:
@@ -49,6 +61,7 @@ class IllnessModel:
         self.annual_rates = rates
         self.severity_p = np.array([ill.severity["outpatient"], ill.severity["inpatient"]])
         self.psychiatric_share = ill.psychiatric_share
+        self.emergency_share = np.array(ill.emergency_share)
         self.season = ill.seasonality
 
     def season_factor(self, date: dt.date) -> float:
@@ -70,7 +83,8 @@ class IllnessModel:
         cum = np.cumsum(self.severity_p, axis=1)
         severity = (1 + (u[:, None] > cum[care][:, :-1]).sum(axis=1)).astype(np.int8)
         program = ((care == 1) & (rng.random(person.size) < self.psychiatric_share)).astype(np.int8)
-        return Episodes(person, care, severity, program)
+        emergency = (care == 1) & (program == 0) & (rng.random(person.size) < self.emergency_share[severity - 1])
+        return Episodes(person, care, severity, program, emergency, rng.random((person.size, N_RN)))
 
 
 def thin_by_risk(ep: Episodes, risk: np.ndarray | None, rng: np.random.Generator) -> Episodes:
@@ -78,4 +92,4 @@ def thin_by_risk(ep: Episodes, risk: np.ndarray | None, rng: np.random.Generator
     if risk is None or ep.person.size == 0:
         return ep
     keep = (ep.care == 0) | (rng.random(ep.person.size) < risk[ep.person])
-    return Episodes(ep.person[keep], ep.care[keep], ep.severity[keep], ep.program[keep])
+    return ep.keep(keep)

@@ -23,7 +23,8 @@ CARE_NAMES = ("outpatient", "inpatient")
 def contract_indicator_names(tiers: list[str], bed_tiers: list[str]) -> list[str]:
     """Every indicator name a results table carries, in order."""
     names = [f"outpatient_share_{t}" for t in tiers] + [f"inpatient_share_{t}" for t in tiers]
-    names += ["primary_care_share", "in_county_visit_rate", "in_county_admission_rate", "out_of_province_rate",
+    names += ["primary_care_share", "in_county_visit_rate", "in_county_admission_rate", "out_of_county_admission_rate",
+              "out_of_province_rate",
               "out_of_province_admission_rate", "out_of_province_outpatient_rate",
               "effective_reimbursement_ratio", "in_county_fund_share", "oop_per_capita", "fund_spending_per_capita",
               "spending_per_capita", "catastrophic_spending_share"]
@@ -90,6 +91,7 @@ def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
         row["primary_care_share"] = _ratio(visits[primary].sum(), visits.sum())
         row["in_county_visit_rate"] = _ratio(visits[in_county].sum(), visits.sum())
         row["in_county_admission_rate"] = _ratio(adm[in_county].sum(), adm.sum())
+        row["out_of_county_admission_rate"] = _ratio(adm[~in_county].sum(), adm.sum())
         row["out_of_province_rate"] = _ratio(served[oop_tier].sum(), served.sum())
         row["out_of_province_admission_rate"] = _ratio(adm[oop_tier].sum(), adm.sum())
         row["out_of_province_outpatient_rate"] = _ratio(visits[oop_tier].sum(), visits.sum())
@@ -152,3 +154,29 @@ def daily_timeseries(model: "GradedCareModel") -> pd.DataFrame:
         "fund_yuan": cols["fund"].ravel() / FEN * inflate,
         "oop_yuan": cols["oop"].ravel() / FEN * inflate,
     })
+
+
+def outflow_table(model: "GradedCareModel") -> pd.DataFrame:
+    """Episodes served outside the county per period x destination tier x care type x severity x
+    path x filed, per year at full scale, with each row's share of all the period's episodes of that
+    care type (so a destination's rows add up to its share indicator)."""
+    from .model import PATHS
+
+    slices = period_slices(model)
+    fraction = {p: _year_fraction([model.dates[i] for i in days]) for p, days in slices.items()}
+    per_period = {str(y): model.flows[i] for i, y in enumerate(model.record_years)}
+    per_period["all"] = model.flows.sum(axis=0)
+    outside = [i for i, t in enumerate(model.config.tiers) if not t.in_county]
+    rows = []
+    for period, flows in per_period.items():
+        totals = flows.sum(axis=(0, 2, 3, 4))                     # per care type, all tiers
+        for t in outside:
+            for c, care in enumerate(CARE_NAMES):
+                for s in range(flows.shape[2]):
+                    for k, path in enumerate(PATHS):
+                        for filed in (False, True):
+                            n = flows[t, c, s, k, int(filed)]
+                            rows.append((period, model.tier_names[t], care, s + 1, path, filed,
+                                         n / model.scale / fraction[period], _ratio(n, totals[c])))
+    return pd.DataFrame(rows, columns=["period", "destination", "care_type", "severity", "path", "filed",
+                                       "episodes", "share"])

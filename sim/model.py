@@ -25,13 +25,16 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from scipy.special import ndtri
+
 from . import choice as choice_rules
 from . import insurance
 from .background import BackgroundLoad
 from .capacity import Beds, draw_los, ration
+from .choosing import ChoiceTables
 from .config import PROGRAMS, SEVERITY_LEVELS, CountyConfig
 from .county import County, build_county
-from .illness import IllnessModel, thin_by_risk
+from .illness import N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER, IllnessModel, thin_by_risk
 from .population import Population, create_patient_agents, synthesize
 
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
@@ -99,21 +102,24 @@ class Batch:
     referred_down: np.ndarray
     displaced: np.ndarray    # was displaced at least once
     excluded: np.ndarray     # bitmask over choice-set positions, reset daily
-    fresh: np.ndarray        # a new episode on its first choice (drawn from the `choice` stream)
+    fresh: np.ndarray        # a new episode on its first choice (its own random numbers decide)
+    emergency: np.ndarray    # goes to the nearest capable facility first
+    ref_tier: np.ndarray     # tier of the facility that referred it up; -1 = self-referred
+    rn: np.ndarray           # (E, N_RN) the episode's own uniform numbers (sim.illness)
 
     def __len__(self) -> int:
         return self.person.size
 
     def take(self, idx: np.ndarray) -> "Batch":
-        return Batch(*(getattr(self, name).take(idx) for name in _BATCH_FIELDS))
+        return Batch(*(getattr(self, name).take(idx, axis=0) for name in _BATCH_FIELDS))
 
     @staticmethod
     def concat(parts: list["Batch"]) -> "Batch":
         return Batch(*(np.concatenate([getattr(p, name) for p in parts]) for name in _BATCH_FIELDS))
 
     @staticmethod
-    def new(person, care, severity, program, onset, filed, referred_up=None, referred_down=None,
-            ref_capability=None, fresh=False) -> "Batch":
+    def new(person, care, severity, program, onset, filed, rn, referred_up=None, referred_down=None,
+            ref_capability=None, fresh=False, emergency=None, ref_tier=None) -> "Batch":
         n = person.size
         z = np.zeros(n, dtype=bool)
         return Batch(person.astype(np.int64), care.astype(np.int8), severity.astype(np.int8),
@@ -121,12 +127,20 @@ class Batch:
                      np.full(n, -1.0) if ref_capability is None else ref_capability.astype(float),
                      filed.astype(bool), z.copy() if referred_up is None else referred_up,
                      z.copy() if referred_down is None else referred_down, z.copy(),
-                     np.zeros(n, dtype=np.int64), np.full(n, fresh, dtype=bool))
+                     np.zeros(n, dtype=np.int64), np.full(n, fresh, dtype=bool),
+                     z.copy() if emergency is None else emergency.astype(bool),
+                     np.full(n, -1, dtype=np.int8) if ref_tier is None else ref_tier.astype(np.int8), rn)
 
 
 _BATCH_FIELDS = tuple(f.name for f in fields(Batch))
 RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days")
+PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # how a served episode got there
+
+
+def _normal(u: np.ndarray) -> np.ndarray:
+    """Standard normal numbers from an episode's uniform ones (kept off the 0 and 1 edges)."""
+    return ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
 
 
 def whole_beds(raw: np.ndarray) -> np.ndarray:
@@ -184,10 +198,10 @@ class GradedCareModel(mesa.Model):
         self.benefits = insurance.benefit_tables(config)
         self.choice_params = choice_rules.choice_params(config)
         self.referral_down = np.array([config.referral.down_probability.get(t, 0.0) for t in self.tier_names])
-        self.self_filing = config.referral.self_filing_probability
+        self.tier_hospital = self.tier_in_county & ~self.tier_primary     # referring from here = referring out
         self.beds = Beds(len(self.facilities), config.care.max_los_days)
         self.background = BackgroundLoad(len(self.facilities), self.scale, config.care.los_sd_log,
-                                         config.care.max_los_days)
+                                         config.care.max_los_days, self.facilities.nonresident)
         self.expected_wait = np.zeros(len(self.facilities))
         self.slot_carry = np.zeros(len(self.facilities))
         self.refresh_facilities()
@@ -206,8 +220,11 @@ class GradedCareModel(mesa.Model):
         self.record_years = sorted({(h.start + dt.timedelta(days=i)).year for i in range(self.n_days - self.warmup_days)})
         self.village_served = np.zeros((len(self.record_years), len(self.county.village_weight),
                                         len(self.tier_names), 2), dtype=np.int64)   # by residence (sim.places)
+        self.flows = np.zeros((len(self.record_years), len(self.tier_names), 2, SEVERITY_LEVELS, len(PATHS), 2),
+                              dtype=np.int64)    # served: year x tier x care x severity x path x filed
         self.catastrophic: dict[int, float] = {}
-        self.pending = Batch.new(*(np.zeros(0, dtype=np.int64) for _ in range(4)), 0, np.zeros(0, dtype=bool))
+        self.pending = Batch.new(*(np.zeros(0, dtype=np.int64) for _ in range(4)), 0, np.zeros(0, dtype=bool),
+                                 np.zeros((0, N_RN)))
         self.followup_day = np.zeros(0, dtype=np.int64)      # discharged patients referred down:
         self.followup_person = np.zeros(0, dtype=np.int64)   # their follow-up starts on followup_day
         self.running = True
@@ -245,7 +262,10 @@ class GradedCareModel(mesa.Model):
         """Recompute daily capacity and price/length-of-stay tables from the facility columns."""
         fac, cfg = self.facilities, self.config
         self.daily_slots = np.where(fac.unlimited, np.inf, fac.physicians * fac.visits_per_physician_day)
-        self.bed_capacity = np.where(fac.unlimited, np.inf, whole_beds(np.where(fac.unlimited, 0.0, fac.beds)))
+        staffed = np.where(np.isfinite(fac.beds_per_physician),
+                           np.minimum(fac.beds, fac.physicians * np.where(np.isfinite(fac.beds_per_physician),
+                                                                          fac.beds_per_physician, 0.0)), fac.beds)
+        self.bed_capacity = np.where(fac.unlimited, np.inf, whole_beds(np.where(fac.unlimited, 0.0, staffed)))
         S, P = SEVERITY_LEVELS, len(PROGRAMS)
         tier_cost = np.zeros((len(cfg.tiers), 2, P, S))     # by tier: cost per care type, programme, severity
         tier_los = np.ones((len(cfg.tiers), P, S))
@@ -265,108 +285,28 @@ class GradedCareModel(mesa.Model):
         offers[:, 0, 0] = self.daily_slots > 0
         offers[:, 1, :] = (self.bed_capacity > 0)[:, None] & fac.programs
         self.offers = offers
-        if hasattr(self, "choice_params"):
-            self._choice_tables()
+        self.capability_p = fac.capability_by_program()            # (F, programmes)
         self.cost_sd = np.array([t.cost_sd_log for t in cfg.tiers])
+        if hasattr(self, "chooser"):
+            self.chooser.rebuild()
+        elif hasattr(self, "choice_params"):
+            self.chooser = ChoiceTables(self)
 
     def refresh_rules(self) -> None:
         """Rebuild insurance and choice tables from the (possibly policy-changed) config."""
         self.benefits = insurance.benefit_tables(self.config)
         self.choice_params = choice_rules.choice_params(self.config)
-        self._choice_tables()
+        self.referral_down = np.array([self.config.referral.down_probability.get(t, 0.0) for t in self.tier_names])
+        self.chooser.rebuild()
 
     # ------------------------------------------------------------------ choice
-    def _choice_tables(self) -> None:
-        """Per village x alternative tables of everything in the utility that is fixed within a day.
-
-        Laid out as rows of K alternatives addressed by one flat key (see `_row_keys`), so a
-        batch gathers whole rows: much faster than indexing several axes element by element.
-        """
-        fac, p, b = self.facilities, self.choice_params, self.benefits
-        alt = self.county.choice_set
-        valid = alt >= 0
-        a = np.where(valid, alt, 0)
-        tier = fac.tier[a]
-        V, K = alt.shape
-        S, P = SEVERITY_LEVELS, len(PROGRAMS)
-        care = np.arange(2)[None, :, None, None, None]
-        sev = np.arange(1, S + 1)[None, None, None, :, None]
-        t5 = tier[:, None, None, None, :]
-        cap5 = fac.capability[a][:, None, None, None, :]
-        hours = self.county.travel_hours[np.arange(V)[:, None], a][:, None, None, None, :]
-        if self.emergency_hours is not None:       # severe episodes reach care faster (emergency network)
-            severe = (np.arange(1, S + 1) >= self.emergency_from_severity)[None, None, None, :, None]
-            hours = np.where(severe, self.emergency_hours[np.arange(V)[:, None], a][:, None, None, None, :], hours)
-        static = choice_rules.static_utility(p, care, sev, t5, cap5, hours)      # (V, care, 1, S, K)
-        self.row_static_u = np.broadcast_to(static, (V, 2, P, S, K)).reshape(-1, K).copy()
-        offers = np.moveaxis(self.offers[a], 1, 3)                                # (V, care, P, K)
-        self.row_allowed = (valid[:, None, None, :] & offers).reshape(-1, K)
-        self.row_serves = np.moveaxis(fac.serves_band[a], 1, 2).reshape(-1, K)    # (V * bands, K)
-        cost = np.rint(np.moveaxis(self.mean_cost_fen[a], 1, 4)).astype(np.int64)  # (V, care, P, S, K)
-        self.row_cost = cost.reshape(-1, K)
-        n_s = b.ratio.shape[0]
-        fund = np.zeros((V, 2, P, S, n_s, 2, K), dtype=np.int64)
-        for s_ in range(n_s):
-            d5 = np.moveaxis(b.deductible[s_][:, tier], 0, 1)[:, :, None, None, :]   # (V, care, 1, 1, K)
-            c5 = np.moveaxis(b.covered[s_][:, tier], 0, 1)[:, :, None, None, :]
-            for filed in (0, 1):
-                ratio = insurance.effective_ratio(b.ratio[s_][:, tier], b.unfiled_penalty[s_][tier], bool(filed))
-                r5 = np.moveaxis(ratio, 0, 1)[:, :, None, None, :]
-                fund[:, :, :, :, s_, filed, :], _ = insurance.reimburse(cost, d5, r5, np.iinfo(np.int64).max, c5)
-        self.row_fund_nocap = fund.reshape(-1, K)
-        self.n_schemes = n_s
-        self.n_bands = fac.serves_band.shape[1]
-        self.alt_safe = a
-        self.alt_tier = tier
-        self.alt_primary = self.tier_primary[tier]
-        self.alt_capability = fac.capability[a]
-        self.alt_in_county = self.tier_in_county[tier]
-
-    def utilities(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Alternatives (E, K), allowed mask and systematic utilities for a batch of episodes.
-
-        Gathers use ndarray.take (several times faster than fancy indexing for row gathers).
-        """
-        pop, p = self.population, self.choice_params
-        S, P = SEVERITY_LEVELS, len(PROGRAMS)
-        person = b.person
-        v = pop.village.take(person).astype(np.int64)
-        care = b.care.astype(np.int64)
-        sev = b.severity.astype(np.int64)
-        vcp = (v * 2 + care) * P + b.program
-        row = vcp * S + sev - 1
-        scheme = pop.scheme.take(person).astype(np.int64)
-        alt = self.county.choice_set.take(v, axis=0)
-        tier = self.alt_tier.take(v, axis=0)
-        K = alt.shape[1]
-        meets = self.alt_capability.take(v, axis=0) > b.ref_capability[:, None]
-        allowed = (self.row_allowed.take(vcp, axis=0)
-                   & self.row_serves.take(v * self.n_bands + pop.age_band.take(person), axis=0) & meets)
-        if b.excluded.any():
-            allowed &= ((b.excluded[:, None] >> np.arange(K)[None, :]) & 1) == 0
-        cost = self.row_cost.take(row, axis=0)
-        fund = self.row_fund_nocap.take((row * self.n_schemes + scheme) * 2 + b.filed, axis=0)
-        cap_left = self.benefits.annual_cap.ravel().take(scheme * 2 + care) - pop.fund_ytd.ravel().take(person * 2 + care)
-        oop = cost - np.minimum(fund, np.maximum(cap_left, 0)[:, None])
-        primary = self.alt_primary.take(v, axis=0)
-        follows = np.where(b.referred_down[:, None], primary, meets & b.referred_up[:, None])
-        if pop.in_county_referral is not None:    # referral routed within the county (policies)
-            follows &= self.alt_in_county.take(v, axis=0) | ~pop.in_county_referral.take(person)[:, None]
-        n_t = pop.trust.shape[1]
-        trust = pop.trust.take(person, axis=0).ravel().take(np.arange(person.size)[:, None] * n_t + tier)
-        u = self.row_static_u.take(row, axis=0) + choice_rules.dynamic_utility(
-            p, care, choice_rules.cost_weight(p, care, sev, pop.income_band.take(person)), oop / insurance.FEN,
-            self.expected_wait.take(self.alt_safe.take(v, axis=0)), trust,
-            pop.contracted.take(person)[:, None] & primary, follows)
-        return alt, allowed, u
-
     def choice_probabilities(self, row: int, care: str = "outpatient", severity: int = 1) -> dict[str, float]:
         """Choice probabilities of one resident for a new episode (the Patient view calls this)."""
         c = 0 if care == "outpatient" else 1
         b = Batch.new(np.array([row]), np.array([c]), np.array([severity]), np.array([0]), self.day,
-                      np.array([False]))
-        alt, allowed, u = self.utilities(b)
-        p = choice_rules.probabilities(u, allowed)[0]
+                      np.array([False]), np.zeros((1, N_RN)))
+        alt, tier, allowed, u, _ = self.chooser.utilities(b)
+        p = choice_rules.probabilities(u, allowed, self.choice_params, tier)[0]
         return {self.facilities.name[f]: float(q) for f, q in zip(alt[0], p) if f >= 0 and q > 0}
 
     # ------------------------------------------------------------------ the day
@@ -396,11 +336,11 @@ class GradedCareModel(mesa.Model):
             n = follow.size
             self.daily["followups"][d, 0] = n
             parts.append(Batch.new(follow, np.zeros(n), np.ones(n), np.zeros(n), d, np.zeros(n, dtype=bool),
-                                   referred_down=np.ones(n, dtype=bool)))
+                                   self.streams["rechoice"].random((n, N_RN)), referred_down=np.ones(n, dtype=bool)))
         new = thin_by_risk(self.illness.draw(date, self.streams["illness"], inpatient_only=d < self.warmup_days),
                            self.population.inpatient_risk, self.streams["prevention"])
-        filed = self.streams["referral"].random(new.person.size) < self.self_filing
-        parts.append(Batch.new(new.person, new.care, new.severity, new.program, d, filed, fresh=True))
+        parts.append(Batch.new(new.person, new.care, new.severity, new.program, d, np.zeros(new.person.size, bool),
+                               new.rn, fresh=True, emergency=new.emergency))
         np.add.at(self.daily["new"][d], new.care, 1)
         batch = Batch.concat(parts)
         batch.excluded[:] = 0
@@ -450,7 +390,7 @@ class GradedCareModel(mesa.Model):
         self._background_demand = None
         slots -= served[:n_f]
         beds_free -= served[n_f:]
-        fac, los = self.background.stays(served[n_f:], rng)
+        fac, los = self.background.stays(served[n_f:], rng, self.mean_los[:, 0, 1])
         self.beds.admit(fac, los, d)
         return mine
 
@@ -476,50 +416,56 @@ class GradedCareModel(mesa.Model):
         self.expected_wait += alpha * (observed - self.expected_wait)
 
     def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
-        """One round of choice, referral at the door, rationing and service; returns who is left."""
+        """One round of choice, filing, referral at the door, rationing and service; returns who is left."""
         fac, cfg = self.facilities, self.config
-        alt, allowed, u = self.utilities(b)
-        draws = np.empty(len(b))
-        fresh = b.fresh
-        draws[fresh] = self.streams["choice"].random(int(fresh.sum()))
-        draws[~fresh] = self.streams["rechoice"].random(int((~fresh).sum()))
+        alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
+        fresh = b.fresh.copy()
         b.fresh[:] = False
-        pick = choice_rules.draw_from_utility(u, allowed, draws)
+        pick = choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier),
+                                 self._uniforms(b, fresh, RN_CHOICE, "rechoice"))
+        first_emergency = fresh & b.emergency
+        if first_emergency.any():                # the nearest capable facility first (ODD §3.3.3)
+            idx = np.flatnonzero(first_emergency)
+            pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
         stuck = pick < 0
         left_over = []
         if stuck.any():
             left_over.append(b.take(np.flatnonzero(stuck)))
             go = np.flatnonzero(~stuck)
-            b, pick, alt = b.take(go), pick[go], alt[go]
+            b, pick, alt, p_file, fresh = b.take(go), pick[go], alt[go], p_file[go], fresh[go]
         pos = pick
-        f = alt[np.arange(pos.size), pos]
+        rows = np.arange(pos.size)
+        f = alt[rows, pos]
+        b.filed |= self._uniforms(b, fresh, RN_FILING, "referral") < p_file[rows, pos]
         care = b.care.astype(np.int64)
         self._tally("arrivals", f, care)
 
         tier = fac.tier[f]
-        shortfall = np.maximum(0.0, b.severity - fac.capability[f]) * cfg.referral.up_slope
-        ref_draw = self.streams["referral"].random(len(b))
+        capability = self.capability_p[f, b.program]
+        shortfall = np.maximum(0.0, b.severity - capability) * cfg.referral.up_slope
+        ref_draw = self._uniforms(b, fresh, RN_DOOR, "referral")
         door = (care == 1) & (ref_draw < shortfall)
         if door.any():
             idx = np.flatnonzero(door)
             self._tally("referred_up_at", f[idx], 1)
             self._trust(b.person[idx], tier[idx], cfg.trust.referred_up)
             up = b.take(idx)
-            up.ref_capability = fac.capability[f[idx]].astype(float)
+            up.ref_capability = capability[idx].astype(float)
+            up.ref_tier = tier[idx].astype(np.int8)
             up.referred_up[:] = True
             up.filed[:] = True
             left_over.append(up)
             rest = np.flatnonzero(~door)
-            b, f, pos, care, tier, ref_draw, shortfall = (b.take(rest), f[rest], pos[rest], care[rest], tier[rest],
-                                                          ref_draw[rest], shortfall[rest])
+            b, f, pos, care, tier, ref_draw, shortfall, capability = (
+                b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest],
+                capability[rest])
 
         capacity = np.concatenate([slots, beds_free])
         key = f + care * len(fac)
         if self._background_demand is not None:
             capacity = self._background_share(key, capacity, slots, beds_free, d)
-        arrival = self.streams["order"].random(len(b))
         waited = d - b.onset
-        served = ration(key, capacity, b.severity, waited, arrival)
+        served = ration(key, capacity, b.severity, waited, b.rn[:, RN_ORDER])
 
         rej = np.flatnonzero(~served)
         if rej.size:
@@ -545,10 +491,19 @@ class GradedCareModel(mesa.Model):
                 cont = b.take(out_ref)
                 n = out_ref.size
                 left_over.append(Batch.new(cont.person, cont.care, cont.severity, cont.program, d,
-                                           np.ones(n, dtype=bool), referred_up=np.ones(n, dtype=bool),
-                                           ref_capability=fac.capability[f[out_ref]]))
+                                           np.ones(n, dtype=bool), self.streams["rechoice"].random((n, N_RN)),
+                                           referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
+                                           ref_tier=tier[out_ref]))
                 self.daily["continuations"][d, 0] += n
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
+
+    def _uniforms(self, b: Batch, fresh: np.ndarray, column: int, stream: str) -> np.ndarray:
+        """The episode's own number on its first attempt (common random numbers); a stream's later."""
+        out = b.rn[:, column].copy()
+        later = np.flatnonzero(~fresh)
+        if later.size:
+            out[later] = self.streams[stream].random(later.size)
+        return out
 
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
@@ -556,7 +511,7 @@ class GradedCareModel(mesa.Model):
         self._tally("served", f, care)
         after = b.displaced
         self._tally("served_after_displacement", f[after], care[after])
-        self._tally("wait_days", f, care, waited)
+        self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
         out = care == 0
         n_f = slots.size
         slots -= np.bincount(f[out], minlength=n_f)
@@ -565,7 +520,7 @@ class GradedCareModel(mesa.Model):
         sev = b.severity.astype(np.int64) - 1
         mean = self.mean_cost_fen[f, care, b.program, sev]
         sd = self.cost_sd[tier]
-        noise = np.exp(sd * self.streams["cost"].standard_normal(len(b)) - 0.5 * sd ** 2)
+        noise = np.exp(sd * _normal(b.rn[:, RN_COST]) - 0.5 * sd ** 2)
         cost = np.maximum(1, np.rint(mean * noise)).astype(np.int64)
         scheme = pop.scheme[b.person].astype(np.int64)
         fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
@@ -575,23 +530,33 @@ class GradedCareModel(mesa.Model):
         self._tally("oop", f, care, oop)
         self._tally("cost", f, care, cost)
         if d >= self.warmup_days:
-            V, T = self.village_served.shape[1:3]
-            where = (pop.village.take(b.person).astype(np.int64) * T + tier) * 2 + care
-            self.village_served[self.date.year - self.record_years[0]] += np.bincount(
-                where, minlength=V * T * 2).reshape(V, T, 2)
+            self._record_flows(b, care, tier)
 
         inp = np.flatnonzero(~out)
         if inp.size:
             los = draw_los(self.mean_los[f[inp], b.program[inp], sev[inp]], cfg.care.los_sd_log,
-                           cfg.care.max_los_days, self.streams["los"])
+                           cfg.care.max_los_days, _normal(b.rn[inp, RN_LOS]))
             self.beds.admit(f[inp], los, d)
             self._tally("los_days", f[inp], 1, los)
-            down = self.streams["referral"].random(inp.size) < self.referral_down[tier[inp]]
+            down = b.rn[inp, RN_DOWN] < self.referral_down[tier[inp]]
             if down.any():
                 self.followup_day = np.concatenate([self.followup_day, d + los[down]])
                 self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
         signal = cfg.trust.served + cfg.trust.per_wait_day * waited
         self._trust(b.person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
+
+    def _record_flows(self, b: Batch, care: np.ndarray, tier: np.ndarray) -> None:
+        """Served episodes by village of residence (sim.places) and by tier x severity x path x filed."""
+        pop, year = self.population, self.date.year - self.record_years[0]
+        V, T = self.village_served.shape[1:3]
+        where = (pop.village.take(b.person).astype(np.int64) * T + tier) * 2 + care
+        self.village_served[year] += np.bincount(where, minlength=V * T * 2).reshape(V, T, 2)
+        ref = b.ref_tier.astype(np.int64)
+        path = np.where(b.referred_down, 3, np.where(ref < 0, 0, np.where(self.tier_hospital[ref], 2, 1)))
+        shape = self.flows.shape[1:]
+        cell = np.ravel_multi_index((tier, care, b.severity.astype(np.int64) - 1, path, b.filed.astype(np.int64)),
+                                    shape)
+        self.flows[year] += np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)
 
     def _trust(self, person: np.ndarray, tier: np.ndarray, signal) -> None:
         """Move trust towards the experience signal (exponential smoothing)."""

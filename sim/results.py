@@ -8,6 +8,8 @@ results/<experiment>/<UTC timestamp>/
                          and the paired difference from the baseline scenario with its interval
   facilities.parquet     per run x month x facility: visits, admissions, displaced, waits, beds, occupancy
   villages.parquet       per run x period x village of residence x tier x care type: episodes served
+  outflow.parquet        per run x period x destination outside the county x care x severity x path x filed
+  outflow.csv            the same as means over replicates per scenario: where outflow goes and how
   runs/                  the tables of each finished run (what --resume looks at)
 Every file is written to a temporary name in the same folder and renamed into place.
 """
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from .experiment import ExperimentResult, Plan
 
 
-RUN_TABLES = ("indicators", "timeseries", "facilities", "villages")   # written per run, combined at the end
+RUN_TABLES = ("indicators", "timeseries", "facilities", "villages", "outflow")   # per run, combined at the end
 
 
 def _atomic(path: Path, write) -> None:
@@ -171,6 +173,13 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95) -> p
     return out[keys + ["n", "mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]]
 
 
+def summarize_outflow(outflow: pd.DataFrame) -> pd.DataFrame:
+    """Mean episodes a year and share over replicates, per scenario x sample x period x destination x
+    care type x severity x path x filed (rows add up to each destination's share indicator)."""
+    keys = ["scenario", "sample", "period", "destination", "care_type", "severity", "path", "filed"]
+    return outflow.groupby(keys, sort=False, observed=True)[["episodes", "share"]].mean().reset_index()
+
+
 def finish(folder: Path, plan: "Plan", manifest: dict) -> "ExperimentResult":
     """Combine the runs' tables, write the summary, mark the manifest complete."""
     from .experiment import ExperimentResult
@@ -183,6 +192,8 @@ def finish(folder: Path, plan: "Plan", manifest: dict) -> "ExperimentResult":
     ind = pd.concat([pd.read_parquet(runs_dir / f"{i}.indicators.parquet") for i in ids], ignore_index=True)
     atomic_write_parquet(ind, folder / "indicators.parquet")
     summary = summarize(ind, plan.baseline)
+    outflow = summarize_outflow(pd.read_parquet(folder / "outflow.parquet"))
+    _atomic(folder / "outflow.csv", lambda tmp: outflow.to_csv(tmp, index=False, float_format="%.6g"))
     _atomic(folder / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, float_format="%.6g"))
     manifest["status"] = "complete"
     manifest["finished_at"] = _now()

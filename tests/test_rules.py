@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import small_config
+
 from sim import choice, insurance
 from sim.capacity import draw_los, ration
 
@@ -54,15 +56,19 @@ def test_probabilities_are_a_logit_over_allowed_alternatives():
     assert p[1].sum() == 0
 
 
+def _draw(u, allowed, draws):
+    return choice.draw(choice.probabilities(u, allowed), draws)
+
+
 def test_draw_follows_the_probabilities_and_never_picks_a_closed_alternative():
     rng = np.random.default_rng(1)
     u = np.tile(np.array([0.0, np.log(2.0), 3.0, np.log(3.0)]), (60000, 1))
     allowed = np.tile(np.array([True, True, False, True]), (60000, 1))
-    pick = choice.draw_from_utility(u, allowed, rng.random(60000))
+    pick = _draw(u, allowed, rng.random(60000))
     freq = np.bincount(pick, minlength=4) / pick.size
     assert freq[2] == 0
     assert freq[[0, 1, 3]] == pytest.approx([1 / 6, 2 / 6, 3 / 6], abs=0.01)
-    none = choice.draw_from_utility(u[:2], np.zeros((2, 4), dtype=bool), rng.random(2))
+    none = _draw(u[:2], np.zeros((2, 4), dtype=bool), rng.random(2))
     assert none.tolist() == [-1, -1]
 
 
@@ -71,20 +77,21 @@ def test_an_alternative_with_probability_zero_changes_no_draw():
     u = rng.normal(size=(1000, 5))
     allowed = rng.random((1000, 5)) < 0.8
     draws = rng.random(1000)
-    a = choice.draw_from_utility(u, allowed, draws)
+    a = _draw(u, allowed, draws)
     u2 = np.insert(u, 2, 9.0, axis=1)
     allowed2 = np.insert(allowed, 2, False, axis=1)
-    b = choice.draw_from_utility(u2, allowed2, draws)
+    b = _draw(u2, allowed2, draws)
     assert np.array_equal(np.where(a >= 2, a + 1, a), b)
 
 
 def test_higher_out_of_pocket_lowers_utility_more_for_the_poor():
-    p = choice.ChoiceParams(asc=np.zeros((2, 2)), cost_per_100_yuan=np.array([-0.2, -0.02]),
-                            cost_severity=np.ones(4), income_factor=np.array([2.0, 0.5]), travel=np.zeros(2),
-                            wait=np.zeros(2), shortfall=0.0, premium=0.0, trust=0.0, trust_reference=0.0,
-                            contract_primary=0.0, referral_follow=0.0)
-    w = choice.cost_weight(p, np.array([0, 0]), np.array([1, 1]), np.array([0, 1]))
-    assert w[0] < w[1] < 0
+    cfg = small_config()
+    p = choice.choice_params(cfg)
+    oop = np.array([[100.0], [100.0]]) * p.income_factor[[0, 4]][:, None]      # poorest and richest band
+    care, sev = np.array([0, 0]), np.array([1, 1])
+    u = choice.dynamic_utility(p, care, choice.beta_of(p, care, sev), oop, np.zeros((2, 1)), np.full((2, 1), 0.8),
+                               np.zeros((2, 1), bool), np.zeros((2, 1), bool))
+    assert u[0, 0] < u[1, 0] < 0
 
 
 # ------------------------------------------------------------------ capacity
@@ -107,7 +114,7 @@ def test_rationing_per_facility_and_fractional_capacity():
 
 def test_lengths_of_stay_are_whole_days_with_the_requested_mean():
     rng = np.random.default_rng(3)
-    los = draw_los(np.full(100000, 9.2), 0.5, 365, rng)
+    los = draw_los(np.full(100000, 9.2), 0.5, 365, rng.standard_normal(100000))
     assert los.min() >= 1 and los.dtype.kind == "i"
     assert los.mean() == pytest.approx(9.2, rel=0.02)
 

@@ -19,6 +19,8 @@ Mechanism (docs/policies.md):
 from __future__ import annotations
 
 import numpy as np
+from typing import Annotated, Literal
+
 from pydantic import Field
 
 from .base import Params, Policy, register
@@ -34,7 +36,8 @@ class ContractingParams(Params):
     targets: dict[str, GroupTarget] = Field(description="per age band: target contract rates")
     townships: list[str] | None = Field(None, description="where (default: the whole county)")
     ramp_days: int = Field(365, ge=0, description="days to reach the targets")
-    primary_utility: float | None = Field(None, ge=0.0, description="replaces choice.contract_primary while active")
+    primary_wtp: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(ge=0.0)]] | None = Field(
+        None, description="yuan: replaces choice.wtp.contract_primary (per care type given) while active")
     referral_within_county: bool = Field(True, description="contracted residents' referrals stay in the county")
 
 
@@ -75,10 +78,10 @@ class FamilyDoctorContracting(Policy):
         who = np.flatnonzero(day >= 0)
         order = np.argsort(day[who], kind="stable")
         st["queue_person"], st["queue_day"], st["next"] = who[order], day[who][order].astype(np.int64), 0
-        if p.primary_utility is not None:
+        if p.primary_wtp is not None:
             own_config(model)
-            st["old_utility"] = model.config.choice.contract_primary
-            model.config.choice.contract_primary = p.primary_utility
+            st["old_wtp"] = dict(model.config.choice.wtp.contract_primary)
+            model.config.choice.wtp.contract_primary.update(p.primary_wtp)
             model.refresh_rules()
         self._sign(model, force_layer=True)
 
@@ -100,7 +103,7 @@ class FamilyDoctorContracting(Policy):
         st = self.state(model)
         model.population.contracted[:] = st["original"]
         set_layer(model, "in_county_referral", self, None)
-        if "old_utility" in st:
+        if "old_wtp" in st:
             own_config(model)
-            model.config.choice.contract_primary = st["old_utility"]
+            model.config.choice.wtp.contract_primary = st["old_wtp"]
             model.refresh_rules()

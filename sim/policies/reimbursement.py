@@ -7,6 +7,8 @@ change. Reverting restores exactly the entries this policy changed.
 """
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import Field
 
 from ..config import CARE_TYPES, Benefit
@@ -29,8 +31,8 @@ class ReimbursementParams(Params):
     outpatient_annual_cap: float | None = Field(None, ge=0.0)
     unfiled_penalty: dict[str, float] = Field(default_factory=dict,
                                               description="per tier: ratio points lost without a filed referral")
-    self_filing_probability: float | None = Field(None, ge=0.0, le=1.0,
-                                                  description="chance a patient going straight to a far tier files")
+    filing_hassle: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(ge=0.0)]] = Field(
+        default_factory=dict, description="yuan-equivalent hassle of filing a referral (转诊备案), per care type")
 
 
 @register
@@ -92,10 +94,9 @@ class Reimbursement(Policy):
             for tier, v in p.unfiled_penalty.items():
                 saved["penalty"][(s, tier)] = sched.unfiled_penalty.get(tier)
                 sched.unfiled_penalty[tier] = v
-        if p.self_filing_probability is not None:
-            saved["filing"] = model.self_filing
-            cfg.referral.self_filing_probability = p.self_filing_probability
-            model.self_filing = p.self_filing_probability
+        if p.filing_hassle:
+            saved["hassle"] = dict(cfg.referral.filing_hassle)
+            cfg.referral.filing_hassle.update(p.filing_hassle)
         model.refresh_rules()
 
     def revert(self, model):
@@ -114,7 +115,6 @@ class Reimbursement(Policy):
                 cfg.insurance.schemes[s].unfiled_penalty.pop(tier, None)
             else:
                 cfg.insurance.schemes[s].unfiled_penalty[tier] = old
-        if "filing" in saved:
-            cfg.referral.self_filing_probability = saved["filing"]
-            model.self_filing = saved["filing"]
+        if "hassle" in saved:
+            cfg.referral.filing_hassle = saved["hassle"]
         model.refresh_rules()

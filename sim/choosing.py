@@ -1,0 +1,136 @@
+"""The choice step of the day: per-village tables of everything in the utility that is fixed within
+a day, and the utilities, filing probabilities and emergency routing of a batch of episodes.
+
+Split out of the model (which owns the state) so that the day in sim/model.py stays readable;
+the rules themselves are the pure functions of sim/choice.py and sim/filing.py.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import choice as rules
+from . import insurance
+from .config import PROGRAMS, SEVERITY_LEVELS, CARE_TYPES
+from .filing import expected_cost
+
+if TYPE_CHECKING:
+    from .model import Batch, GradedCareModel
+
+
+class ChoiceTables:
+    """Rows of K alternatives per village (x care x programme x severity), addressed by one flat
+    key, so a batch gathers whole rows: much faster than indexing several axes element by element."""
+
+    def __init__(self, model: "GradedCareModel") -> None:
+        self.model = model
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        m = self.model
+        fac, p, b = m.facilities, m.choice_params, m.benefits
+        alt = m.county.choice_set
+        valid = alt >= 0
+        a = np.where(valid, alt, 0)
+        tier = fac.tier[a]
+        V, K = alt.shape
+        S, P = SEVERITY_LEVELS, len(PROGRAMS)
+        care = np.arange(2)[None, :, None, None, None]
+        sev = np.arange(1, S + 1)[None, None, None, :, None]
+        cap_p = fac.capability_by_program()[a]                                     # (V, K, P)
+        cap5 = np.moveaxis(cap_p, 2, 1)[:, None, :, None, :]                        # (V, 1, P, 1, K)
+        hours = self.hours_to(a)[:, None, None, None, :]
+        if m.emergency_hours is not None:         # severe episodes reach care faster (emergency network)
+            severe = (np.arange(1, S + 1) >= m.emergency_from_severity)[None, None, None, :, None]
+            hours = np.where(severe, m.emergency_hours[np.arange(V)[:, None], a][:, None, None, None, :], hours)
+        static = rules.static_utility(p, care, sev, tier[:, None, None, None, :], cap5, hours)   # (V, 2, P, S, K)
+        self.row_static_u = np.ascontiguousarray(np.broadcast_to(static, (V, 2, P, S, K))).reshape(-1, K)
+        offers = np.moveaxis(m.offers[a], 1, 3)                                   # (V, care, P, K)
+        self.row_allowed = (valid[:, None, None, :] & offers).reshape(-1, K)
+        self.row_serves = np.moveaxis(fac.serves_band[a], 1, 2).reshape(-1, K)    # (V * bands, K)
+        cost = np.rint(np.moveaxis(m.mean_cost_fen[a], 1, 4)).astype(np.int64)    # (V, care, P, S, K)
+        self.row_cost = cost.reshape(-1, K)
+        n_s = b.ratio.shape[0]
+        fund = np.zeros((V, 2, P, S, n_s, 2, K), dtype=np.int64)
+        for s_ in range(n_s):
+            d5 = np.moveaxis(b.deductible[s_][:, tier], 0, 1)[:, :, None, None, :]   # (V, care, 1, 1, K)
+            c5 = np.moveaxis(b.covered[s_][:, tier], 0, 1)[:, :, None, None, :]
+            for filed in (0, 1):
+                ratio = insurance.effective_ratio(b.ratio[s_][:, tier], b.unfiled_penalty[s_][tier], bool(filed))
+                r5 = np.moveaxis(ratio, 0, 1)[:, :, None, None, :]
+                fund[:, :, :, :, s_, filed, :], _ = insurance.reimburse(cost, d5, r5, np.iinfo(np.int64).max, c5)
+        self.row_fund_nocap = fund.reshape(-1, K)
+        self.penalised = np.moveaxis(b.unfiled_penalty[:, tier] > 0, 0, 1).reshape(-1, K)   # (V * schemes, K)
+        self.n_schemes = n_s
+        self.n_bands = fac.serves_band.shape[1]
+        self.alt_safe = a
+        self.alt_tier = tier
+        self.alt_primary = m.tier_primary[tier]
+        self.alt_capability = cap_p.transpose(0, 2, 1).reshape(-1, K)             # (V * P, K)
+        self.alt_in_county = m.tier_in_county[tier]
+        self.alt_hours = np.broadcast_to(hours, (V, 1, 1, S, K))[:, 0, 0]          # (V, S, K)
+        self.hassle = np.array([m.config.referral.filing_hassle[c] for c in CARE_TYPES])
+
+    def hours_to(self, alt: np.ndarray) -> np.ndarray:
+        """(V, K) travel hours from each village to its alternatives."""
+        return self.model.county.travel_hours[np.arange(alt.shape[0])[:, None], alt]
+
+    def utilities(self, b: "Batch") -> tuple[np.ndarray, ...]:
+        """Alternatives (E, K), their tiers, the allowed mask, systematic utilities and the probability
+        of filing at each alternative (0 where there is nothing to decide). Gathers use ndarray.take
+        (several times faster than fancy indexing for row gathers)."""
+        m = self.model
+        pop, p = m.population, m.choice_params
+        S, P = SEVERITY_LEVELS, len(PROGRAMS)
+        person = b.person
+        v = pop.village.take(person).astype(np.int64)
+        care = b.care.astype(np.int64)
+        sev = b.severity.astype(np.int64)
+        vcp = (v * 2 + care) * P + b.program
+        row = vcp * S + sev - 1
+        scheme = pop.scheme.take(person).astype(np.int64)
+        alt = m.county.choice_set.take(v, axis=0)
+        tier = self.alt_tier.take(v, axis=0)
+        K = alt.shape[1]
+        meets = self.alt_capability.take(v * P + b.program, axis=0) > b.ref_capability[:, None]
+        allowed = (self.row_allowed.take(vcp, axis=0)
+                   & self.row_serves.take(v * self.n_bands + pop.age_band.take(person), axis=0) & meets)
+        if b.excluded.any():
+            allowed &= ((b.excluded[:, None] >> np.arange(K)[None, :]) & 1) == 0
+        cost = self.row_cost.take(row, axis=0)
+        base = (row * self.n_schemes + scheme) * 2
+        cap_left = np.maximum(m.benefits.annual_cap.ravel().take(scheme * 2 + care)
+                              - pop.fund_ytd.ravel().take(person * 2 + care), 0)[:, None]
+        weight = p.income_factor.take(pop.income_band.take(person))[:, None] / insurance.FEN
+        oop_unfiled = (cost - np.minimum(self.row_fund_nocap.take(base, axis=0), cap_left)) * weight
+        oop_filed = (cost - np.minimum(self.row_fund_nocap.take(base + 1, axis=0), cap_left)) * weight
+        beta = rules.beta_of(p, care, sev)
+        decides = self.penalised.take(v * self.n_schemes + scheme, axis=0) & ~b.filed[:, None]
+        settled = np.where(b.filed[:, None], oop_filed, oop_unfiled)
+        cost_yuan, p_file = expected_cost(beta[:, None], oop_filed, settled, self.hassle[care][:, None], decides)
+        primary = self.alt_primary.take(v, axis=0)
+        follows = np.where(b.referred_down[:, None], primary, meets & b.referred_up[:, None])
+        if pop.in_county_referral is not None:    # referral routed within the county (policies)
+            follows &= self.alt_in_county.take(v, axis=0) | ~pop.in_county_referral.take(person)[:, None]
+        n_t = pop.trust.shape[1]
+        trust = pop.trust.take(person, axis=0).ravel().take(np.arange(person.size)[:, None] * n_t + tier)
+        safe = self.alt_safe.take(v, axis=0)
+        wait = m.expected_wait.take(safe) + m.facilities.fixed_wait.take(safe)
+        u = self.row_static_u.take(row, axis=0) + rules.dynamic_utility(
+            p, care, beta, cost_yuan, wait, trust, pop.contracted.take(person)[:, None] & primary, follows)
+        return alt, tier, allowed, u, p_file
+
+    def nearest_capable(self, b: "Batch", alt: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Position of the nearest allowed alternative that can treat the episode's severity (the
+        most capable allowed one if none can); -1 where nothing is allowed. For emergencies."""
+        m = self.model
+        v = m.population.village.take(b.person).astype(np.int64)
+        P = len(PROGRAMS)
+        capability = self.alt_capability.take(v * P + b.program, axis=0)
+        hours = self.alt_hours[v, b.severity.astype(np.int64) - 1]
+        capable = allowed & (capability >= b.severity[:, None])
+        nearest = np.argmin(np.where(capable, hours, np.inf), axis=1)
+        best = np.argmax(np.where(allowed, capability, -np.inf), axis=1)
+        pick = np.where(capable.any(axis=1), nearest, best)
+        return np.where(allowed.any(axis=1), pick, -1)
