@@ -50,11 +50,24 @@ class BackgroundLoad:
         w = np.where(self.weight > 0, self.weight, 1.0)
         return self.arrivals / w[None, :] * season
 
-    def draw_demand(self, capacity: np.ndarray, season: float, rng: np.random.Generator) -> np.ndarray:
-        """Today's background arrivals, (2F,) as [outpatient per facility, inpatient per facility].
-        Facilities with unlimited capacity get none: nothing binds there and nothing reads their load."""
-        expected = (self.ratio * self.expected_simulated(season) + self.nonresident_daily * season).T.ravel()
-        return np.where(np.isfinite(capacity), rng.poisson(expected), 0)
+    def draw_demand(self, capacity: np.ndarray, season: float,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Today's background arrivals of residents not simulated and of patients from outside the
+        county, each (2F,) as [outpatient per facility, inpatient per facility]. Facilities with
+        unlimited capacity get none: nothing binds there and nothing reads their load."""
+        limited = np.isfinite(capacity)
+        residents = rng.poisson(np.where(limited, self.ratio * self.expected_simulated(season).T.ravel(), 0.0))
+        outsiders = rng.poisson(np.where(limited, self.nonresident_daily.T.ravel() * season, 0.0))
+        return residents, outsiders
+
+    @staticmethod
+    def outsiders_served(served: np.ndarray, residents: np.ndarray, outsiders: np.ndarray,
+                         rng: np.random.Generator) -> np.ndarray:
+        """How many of the background patients served came from outside the county (a random mix)."""
+        mixed = served < residents + outsiders
+        out = outsiders.copy()
+        out[mixed] = rng.hypergeometric(outsiders[mixed], residents[mixed], served[mixed])
+        return out
 
     @staticmethod
     def share(key: np.ndarray, capacity: np.ndarray, background: np.ndarray,

@@ -111,15 +111,17 @@ def implied_wtp_table(cfg: CountyConfig) -> list[dict]:
     poorest and richest income bands (WTP / income factor), for docs/ODD.md."""
     p = choice_params(cfg)
     rows = []
-    attrs = [("travel per hour", p.travel, True), ("capability unit", p.capability, True),
-             ("wait per day", p.wait, False), ("capability shortfall per level", p.shortfall, False),
-             ("trust unit", p.trust, False), ("family-doctor tie", p.contract_primary, False),
-             ("referral tie", p.referral_follow, False)]
-    for name, table, grouped in attrs:
+    attrs = [("travel per hour", "travel_per_hour", p.travel, True), ("capability unit", "capability", p.capability, True),
+             ("wait per day", "wait_per_day", p.wait, False),
+             ("capability shortfall per level", "shortfall", p.shortfall, False),
+             ("trust unit", "trust", p.trust, False), ("family-doctor tie", "contract_primary", p.contract_primary, False),
+             ("referral tie", "referral_follow", p.referral_follow, False)]
+    for name, field, table, grouped in attrs:
         for ci, care in enumerate(CARE_TYPES):
             for gi, group in enumerate(SEVERITY_GROUPS if grouped else ("all",)):
                 wtp = float(table[ci, gi] if grouped else table[ci])
-                rows.append({"attribute": name, "care": care, "group": group, "wtp_yuan": wtp,
+                key = f"choice.wtp.{field}.{care}" + (f".{group}" if grouped else "")
+                rows.append({"attribute": name, "key": key, "care": care, "group": group, "wtp_yuan": wtp,
                              "poorest": wtp / p.income_factor.max(), "richest": wtp / p.income_factor.min(),
                              "utility": wtp * float(p.beta[ci, gi if grouped else 0])})
     return rows
@@ -163,8 +165,8 @@ def nested_weights(utility: np.ndarray, allowed: np.ndarray, nest: np.ndarray, m
         x = np.where(member, scaled, -np.inf)
         top = x.max(axis=1, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)
-        with np.errstate(divide="ignore"):
-            log_iv = np.log(np.exp(x - top).sum(axis=1, keepdims=True)) + top
+        total = np.exp(x - top).sum(axis=1, keepdims=True)
+        log_iv = np.log(np.where(total > 0, total, 1.0)) + top
         logw = np.where(member, scaled + (mu[n] - 1.0) * log_iv, logw)
     top = logw.max(axis=1, keepdims=True)
     return np.where(allowed, np.exp(logw - np.where(np.isfinite(top), top, 0.0)), 0.0)

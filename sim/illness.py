@@ -17,9 +17,14 @@ from .population import Population
 
 
 # Each episode draws its own uniform numbers when it is created, one per later random event, so
-# that removing an episode (a prevention lever) shifts no other episode's draws.
-RN_CHOICE, RN_FILING, RN_DOOR, RN_ORDER, RN_COST, RN_LOS, RN_DOWN = range(7)
-N_RN = 7
+# that removing an episode (a prevention lever) shifts no other episode's draws: a choice, a filing
+# decision and a referral at the door for each of its first ATTEMPTS choices, then its place in the
+# serving order, cost, stay and down-referral; and a second block for the episode a referral or a
+# discharge may start from it (a continuation or a follow-up). Beyond these, streams take over.
+ATTEMPTS = 3
+RN_CHOICE, RN_FILING, RN_DOOR = 0, 1, 2            # + 3 x attempt
+RN_ORDER, RN_COST, RN_LOS, RN_DOWN = 9, 10, 11, 12
+N_RN = 13                                          # one block; an episode carries two (own, child)
 
 
 @dataclass
@@ -30,7 +35,7 @@ class Episodes:
     severity: np.ndarray    # 1..S
     program: np.ndarray     # 0 general, 1 psychiatric
     emergency: np.ndarray   # bool: goes to the nearest capable facility first
-    rn: np.ndarray          # (n, N_RN) the episode's own uniform numbers
+    rn: np.ndarray          # (n, 2 x N_RN) the episode's own uniform numbers and its child's
 
     def keep(self, mask: np.ndarray) -> "Episodes":
         return Episodes(self.person[mask], self.care[mask], self.severity[mask], self.program[mask],
@@ -84,7 +89,7 @@ class IllnessModel:
         severity = (1 + (u[:, None] > cum[care][:, :-1]).sum(axis=1)).astype(np.int8)
         program = ((care == 1) & (rng.random(person.size) < self.psychiatric_share)).astype(np.int8)
         emergency = (care == 1) & (program == 0) & (rng.random(person.size) < self.emergency_share[severity - 1])
-        return Episodes(person, care, severity, program, emergency, rng.random((person.size, N_RN)))
+        return Episodes(person, care, severity, program, emergency, rng.random((person.size, 2 * N_RN)))
 
 
 def thin_by_risk(ep: Episodes, risk: np.ndarray | None, rng: np.random.Generator) -> Episodes:

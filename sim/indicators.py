@@ -32,7 +32,9 @@ def contract_indicator_names(tiers: list[str], bed_tiers: list[str]) -> list[str
     names += [f"mean_wait_days_{t}" for t in tiers]
     names += [f"mean_los_days_{t}" for t in bed_tiers]
     names += ["displaced_episodes", "unmet_episodes", "referrals_up", "referrals_down",
-              "in_county_outpatient_visits", "in_county_admissions", "outpatient_visits", "admissions"]
+              "in_county_outpatient_visits", "in_county_admissions", "outpatient_visits", "admissions",
+              "hospitalization_rate", "nonresident_visits_in_county", "nonresident_admissions_in_county",
+              "visits_delivered_in_county", "admissions_delivered_in_county"]
     return names
 
 
@@ -81,7 +83,8 @@ def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
 
     for period, days in period_slices(model).items():
         years = _year_fraction([dates[i] for i in days])
-        r = {k: by_tier(v[days]) for k, v in model.records.items() if k != "bed_days"}
+        r = {k: by_tier(v[days]) for k, v in model.records.items() if k not in ("bed_days", "nonresident_served")}
+        outsiders = by_tier(model.records["nonresident_served"][days])[in_county].sum(axis=0) / years
         served = r["served"]
         visits, adm = served[:, 0], served[:, 1]
         row = {}
@@ -120,6 +123,10 @@ def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
         row["in_county_admissions"] = adm[in_county].sum() * inflate / years
         row["outpatient_visits"] = visits.sum() * inflate / years
         row["admissions"] = adm.sum() * inflate / years
+        row["hospitalization_rate"] = adm.sum() * inflate / years / (n_pop * inflate)
+        row["nonresident_visits_in_county"], row["nonresident_admissions_in_county"] = outsiders
+        row["visits_delivered_in_county"] = row["in_county_outpatient_visits"] + outsiders[0]
+        row["admissions_delivered_in_county"] = row["in_county_admissions"] + outsiders[1]
         rows[period] = [row[n] for n in names]
     df = pd.DataFrame.from_dict(rows, orient="index", columns=names)
     df.index.name = "period"

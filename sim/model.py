@@ -34,7 +34,8 @@ from .capacity import Beds, draw_los, ration
 from .choosing import ChoiceTables
 from .config import PROGRAMS, SEVERITY_LEVELS, CountyConfig
 from .county import County, build_county
-from .illness import N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER, IllnessModel, thin_by_risk
+from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER,
+                      IllnessModel, thin_by_risk)
 from .population import Population, create_patient_agents, synthesize
 
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
@@ -102,10 +103,10 @@ class Batch:
     referred_down: np.ndarray
     displaced: np.ndarray    # was displaced at least once
     excluded: np.ndarray     # bitmask over choice-set positions, reset daily
-    fresh: np.ndarray        # a new episode on its first choice (its own random numbers decide)
+    attempt: np.ndarray      # choices made so far (the first ATTEMPTS use the episode's own numbers)
     emergency: np.ndarray    # goes to the nearest capable facility first
     ref_tier: np.ndarray     # tier of the facility that referred it up; -1 = self-referred
-    rn: np.ndarray           # (E, N_RN) the episode's own uniform numbers (sim.illness)
+    rn: np.ndarray           # (E, 2 x N_RN) the episode's own uniform numbers and its child's (sim.illness)
 
     def __len__(self) -> int:
         return self.person.size
@@ -119,7 +120,7 @@ class Batch:
 
     @staticmethod
     def new(person, care, severity, program, onset, filed, rn, referred_up=None, referred_down=None,
-            ref_capability=None, fresh=False, emergency=None, ref_tier=None) -> "Batch":
+            ref_capability=None, emergency=None, ref_tier=None) -> "Batch":
         n = person.size
         z = np.zeros(n, dtype=bool)
         return Batch(person.astype(np.int64), care.astype(np.int8), severity.astype(np.int8),
@@ -127,14 +128,15 @@ class Batch:
                      np.full(n, -1.0) if ref_capability is None else ref_capability.astype(float),
                      filed.astype(bool), z.copy() if referred_up is None else referred_up,
                      z.copy() if referred_down is None else referred_down, z.copy(),
-                     np.zeros(n, dtype=np.int64), np.full(n, fresh, dtype=bool),
+                     np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8),
                      z.copy() if emergency is None else emergency.astype(bool),
                      np.full(n, -1, dtype=np.int8) if ref_tier is None else ref_tier.astype(np.int8), rn)
 
 
 _BATCH_FIELDS = tuple(f.name for f in fields(Batch))
 RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
-               "wait_days", "fund", "oop", "cost", "bed_days", "los_days")
+               "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
+               "nonresident_served")    # patients from outside the county (full scale; sim.background)
 PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # how a served episode got there
 
 
@@ -224,9 +226,10 @@ class GradedCareModel(mesa.Model):
                               dtype=np.int64)    # served: year x tier x care x severity x path x filed
         self.catastrophic: dict[int, float] = {}
         self.pending = Batch.new(*(np.zeros(0, dtype=np.int64) for _ in range(4)), 0, np.zeros(0, dtype=bool),
-                                 np.zeros((0, N_RN)))
+                                 np.zeros((0, 2 * N_RN)))
         self.followup_day = np.zeros(0, dtype=np.int64)      # discharged patients referred down:
-        self.followup_person = np.zeros(0, dtype=np.int64)   # their follow-up starts on followup_day
+        self.followup_person = np.zeros(0, dtype=np.int64)   # their follow-up starts on followup_day,
+        self.followup_rn = np.zeros((0, N_RN))               # with the numbers their episode kept for it
         self.running = True
 
         for fid in range(len(self.facilities)):
@@ -304,7 +307,7 @@ class GradedCareModel(mesa.Model):
         """Choice probabilities of one resident for a new episode (the Patient view calls this)."""
         c = 0 if care == "outpatient" else 1
         b = Batch.new(np.array([row]), np.array([c]), np.array([severity]), np.array([0]), self.day,
-                      np.array([False]), np.zeros((1, N_RN)))
+                      np.array([False]), np.zeros((1, 2 * N_RN)))
         alt, tier, allowed, u, _ = self.chooser.utilities(b)
         p = choice_rules.probabilities(u, allowed, self.choice_params, tier)[0]
         return {self.facilities.name[f]: float(q) for f, q in zip(alt[0], p) if f >= 0 and q > 0}
@@ -332,15 +335,17 @@ class GradedCareModel(mesa.Model):
         due = self.followup_day == d
         follow = self.followup_person[due]
         if follow.size:
-            self.followup_day, self.followup_person = self.followup_day[~due], self.followup_person[~due]
             n = follow.size
+            rn = self._with_child_block(self.followup_rn[due])
+            self.followup_day, self.followup_person = self.followup_day[~due], self.followup_person[~due]
+            self.followup_rn = self.followup_rn[~due]
             self.daily["followups"][d, 0] = n
-            parts.append(Batch.new(follow, np.zeros(n), np.ones(n), np.zeros(n), d, np.zeros(n, dtype=bool),
-                                   self.streams["rechoice"].random((n, N_RN)), referred_down=np.ones(n, dtype=bool)))
+            parts.append(Batch.new(follow, np.zeros(n), np.ones(n), np.zeros(n), d, np.zeros(n, dtype=bool), rn,
+                                   referred_down=np.ones(n, dtype=bool)))
         new = thin_by_risk(self.illness.draw(date, self.streams["illness"], inpatient_only=d < self.warmup_days),
                            self.population.inpatient_risk, self.streams["prevention"])
         parts.append(Batch.new(new.person, new.care, new.severity, new.program, d, np.zeros(new.person.size, bool),
-                               new.rn, fresh=True, emergency=new.emergency))
+                               new.rn, emergency=new.emergency))
         np.add.at(self.daily["new"][d], new.care, 1)
         batch = Batch.concat(parts)
         batch.excluded[:] = 0
@@ -386,8 +391,12 @@ class GradedCareModel(mesa.Model):
         """Today's background patients (reduced scale) take their places beside the first round's
         simulated arrivals; returns the capacity left to ration among the simulated ones."""
         rng, n_f = self.streams["background"], slots.size
-        mine, served = self.background.share(key, capacity, self._background_demand, rng)
+        residents, outsiders = self._background_demand
+        mine, served = self.background.share(key, capacity, residents + outsiders, rng)
         self._background_demand = None
+        if outsiders.any():
+            self.records["nonresident_served"][d] += self.background.outsiders_served(
+                served, residents, outsiders, rng).reshape(2, n_f).T
         slots -= served[:n_f]
         beds_free -= served[n_f:]
         fac, los = self.background.stays(served[n_f:], rng, self.mean_los[:, 0, 1])
@@ -419,11 +428,11 @@ class GradedCareModel(mesa.Model):
         """One round of choice, filing, referral at the door, rationing and service; returns who is left."""
         fac, cfg = self.facilities, self.config
         alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
-        fresh = b.fresh.copy()
-        b.fresh[:] = False
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
         pick = choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier),
-                                 self._uniforms(b, fresh, RN_CHOICE, "rechoice"))
-        first_emergency = fresh & b.emergency
+                                 self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
+        first_emergency = (attempt == 0) & b.emergency
         if first_emergency.any():                # the nearest capable facility first (ODD §3.3.3)
             idx = np.flatnonzero(first_emergency)
             pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
@@ -432,18 +441,18 @@ class GradedCareModel(mesa.Model):
         if stuck.any():
             left_over.append(b.take(np.flatnonzero(stuck)))
             go = np.flatnonzero(~stuck)
-            b, pick, alt, p_file, fresh = b.take(go), pick[go], alt[go], p_file[go], fresh[go]
+            b, pick, alt, p_file, attempt = b.take(go), pick[go], alt[go], p_file[go], attempt[go]
         pos = pick
         rows = np.arange(pos.size)
         f = alt[rows, pos]
-        b.filed |= self._uniforms(b, fresh, RN_FILING, "referral") < p_file[rows, pos]
+        b.filed |= self._uniforms(b, attempt, RN_FILING, "referral") < p_file[rows, pos]
         care = b.care.astype(np.int64)
         self._tally("arrivals", f, care)
 
         tier = fac.tier[f]
         capability = self.capability_p[f, b.program]
         shortfall = np.maximum(0.0, b.severity - capability) * cfg.referral.up_slope
-        ref_draw = self._uniforms(b, fresh, RN_DOOR, "referral")
+        ref_draw = self._uniforms(b, attempt, RN_DOOR, "referral")
         door = (care == 1) & (ref_draw < shortfall)
         if door.any():
             idx = np.flatnonzero(door)
@@ -491,19 +500,25 @@ class GradedCareModel(mesa.Model):
                 cont = b.take(out_ref)
                 n = out_ref.size
                 left_over.append(Batch.new(cont.person, cont.care, cont.severity, cont.program, d,
-                                           np.ones(n, dtype=bool), self.streams["rechoice"].random((n, N_RN)),
+                                           np.ones(n, dtype=bool), self._with_child_block(cont.rn[:, N_RN:]),
                                            referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
                                            ref_tier=tier[out_ref]))
                 self.daily["continuations"][d, 0] += n
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
-    def _uniforms(self, b: Batch, fresh: np.ndarray, column: int, stream: str) -> np.ndarray:
-        """The episode's own number on its first attempt (common random numbers); a stream's later."""
-        out = b.rn[:, column].copy()
-        later = np.flatnonzero(~fresh)
+    def _uniforms(self, b: Batch, attempt: np.ndarray, column: int, stream: str) -> np.ndarray:
+        """The episode's own number for this attempt (common random numbers); a stream's after ATTEMPTS."""
+        own = attempt < ATTEMPTS
+        out = np.empty(len(b))
+        out[own] = b.rn[own, column + 3 * attempt[own]]
+        later = np.flatnonzero(~own)
         if later.size:
             out[later] = self.streams[stream].random(later.size)
         return out
+
+    def _with_child_block(self, own: np.ndarray) -> np.ndarray:
+        """A derived episode's numbers: the block its parent kept for it, and a new child block."""
+        return np.hstack([own, self.streams["rechoice"].random((own.shape[0], N_RN))])
 
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
@@ -542,6 +557,7 @@ class GradedCareModel(mesa.Model):
             if down.any():
                 self.followup_day = np.concatenate([self.followup_day, d + los[down]])
                 self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
+                self.followup_rn = np.concatenate([self.followup_rn, b.rn[inp][down, N_RN:]])
         signal = cfg.trust.served + cfg.trust.per_wait_day * waited
         self._trust(b.person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
 

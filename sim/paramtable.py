@@ -686,11 +686,32 @@ def render_markdown(rows: list[dict], title: str | None = None, command: str | N
     return "\n".join(out)
 
 
+def wtp_markdown(config_path: str | Path) -> str:
+    """The implied willingness-to-pay table of docs/ODD.md §3.3.3: every attribute per care type and
+    severity group, in yuan for a resident of mean income and of the poorest and richest income
+    bands, its utility at the group's cost coefficient, and its source (the config's comment)."""
+    from .choice import implied_wtp_table
+    from .config import load_config
+
+    sources = {r["key"]: (r["source"], r["inherited"]) for r in parameter_table(config_path)}
+    lines = ["| attribute | care | group | WTP, yuan (mean income) | poorest fifth | richest fifth | utility | source |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in implied_wtp_table(load_config(config_path)):
+        source, inherited = sources.get(r["key"], ("", False))
+        lines.append(f"| {r['attribute']} | {r['care']} | {r['group']} | {r['wtp_yuan']:,.0f} | {r['poorest']:,.0f} | "
+                     f"{r['richest']:,.0f} | {r['utility']:.3f} | {_cell((INHERITED if inherited else '') + source)} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m sim.paramtable CONFIG.yaml > docs/parameters.md", file=sys.stderr)
+        print("usage: python -m sim.paramtable CONFIG.yaml > docs/parameters.md\n"
+              "       python -m sim.paramtable --wtp CONFIG.yaml   (the WTP table of docs/ODD.md)", file=sys.stderr)
         return 0 if argv else 2
+    if argv[0] == "--wtp":
+        sys.stdout.write(wtp_markdown(argv[1]) + "\n")
+        return 0
     config = Path(argv[0])
     rows = parameter_table(config)
     unknown = None

@@ -200,7 +200,7 @@ def test_referral_within_county_removes_the_follow_bonus_outside(cfg):
     from sim.model import Batch
     from sim.choice import beta_of
     b = Batch.new(np.array([0]), np.array([1]), np.array([3]), np.array([0]), 0, np.array([True]),
-                  np.zeros((1, 7)), referred_up=np.array([True]), ref_capability=np.array([2.0]))
+                  np.zeros((1, 26)), referred_up=np.array([True]), ref_capability=np.array([2.0]))
     alt, _, allowed, u, _ = m.chooser.utilities(b)
     m.population.in_county_referral = np.zeros(len(m.population), dtype=bool)
     m.population.in_county_referral[0] = True
