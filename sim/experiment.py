@@ -181,8 +181,9 @@ def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], 
         try:
             build_policies(end_policies, config_from_tree(end_tree, dict(origin), config_file), file, where)
         except ConfigError as exc:
-            raise ConfigError(f"{exc.detail} (with every uncertain parameter at the {end} end of its range)",
-                              exc.file, exc.path) from None
+            err = ConfigError(f"{exc} (with every uncertain parameter at the {end} end of its range)")
+            err.file, err.path = exc.file, exc.path
+            raise err from None
 
 
 # ---------------------------------------------------------------- running one replicate
