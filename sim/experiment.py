@@ -2,7 +2,8 @@
 
 An experiment YAML names a county config, an optional horizon, replications, a seed and named
 scenarios (policies and/or dotted overrides). Every scenario's replicate r gets the same seed, so
-scenarios differ only by their policies (common random numbers). Everything is validated before a
+scenarios differ only by their policies (common random numbers). Parameters with ranges are drawn
+per replicate, alike in every scenario (sim/uncertainty.py). Everything is validated before a
 results folder exists.
 """
 from __future__ import annotations

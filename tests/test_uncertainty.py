@@ -236,3 +236,13 @@ def test_summarize_percentiles_on_a_synthetic_table():
     assert summarize(ind, "baseline")[["prediction_low", "diff_prediction_high"]].isna().all().all()
     few = ind[ind["replicate"] < MIN_PREDICTION_REPLICATES - 1]
     assert summarize(few, "baseline", prediction=True)["prediction_low"].isna().all()
+
+
+def test_resume_refuses_a_run_with_uncertainty_switched(tmp_path):
+    spec = _exp(_county(tmp_path), replications=1)
+    assert plan_experiment(spec).fingerprint() != plan_experiment(spec, uncertainty=False).fingerprint()
+    plain = {**spec, "config": str(SMALL), "scenarios": [{"name": "baseline"}]}   # no ranges: nothing to switch
+    assert plan_experiment(plain).fingerprint() == plan_experiment(plain, uncertainty=False).fingerprint()
+    done = run_experiment(spec, out=tmp_path, workers=1)
+    with pytest.raises(ConfigError, match="different experiment"):
+        run_experiment(spec, out=tmp_path, workers=1, resume=done.path, uncertainty=False)
