@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", nargs="?", const=True, default=None, metavar="RUN_FOLDER",
                    help="finish an interrupted run (the newest unfinished one, or the folder given)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    r.add_argument("--no-uncertainty", dest="uncertainty", action="store_const", const=False, default=None,
+                   help="keep uncertain parameters at their central values (no prediction intervals)")
     r.add_argument("--plot", action="store_true", help="also write figures/ and report.md (as `gradsim plot`)")
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
@@ -63,6 +65,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         plan = plan_experiment(args.file)
         print(f"{args.file}: valid experiment '{plan.spec.name}': {len(plan.scenarios)} scenario(s) x "
               f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}")
+        if plan.ranges:
+            how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
+            print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")
     else:
         cfg = load_config(args.file)
         print(f"{args.file}: valid county config '{cfg.name}' ({cfg.population.size:,} residents, "
@@ -72,7 +77,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .experiment import plan_experiment, run_experiment
-    plan = plan_experiment(args.experiment, args.replications, args.scale)
+    plan = plan_experiment(args.experiment, args.replications, args.scale, uncertainty=args.uncertainty)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise ConfigError("--workers must be at least 1", None, "--workers")
@@ -89,7 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.time()
     try:
         result = run_experiment(args.experiment, out=args.out, workers=workers, replications=args.replications,
-                                scale=args.scale, resume=args.resume, progress=not args.quiet)
+                                scale=args.scale, resume=args.resume, progress=not args.quiet,
+                                uncertainty=args.uncertainty)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return 130
@@ -116,8 +122,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def format_table(summary, baseline: str, period: str = "all") -> str:
     """Main indicators per scenario: the baseline's level, and each other scenario's change from it.
 
-    Cells are mean ± half-width of the 95% interval over replications (paired on common random
-    numbers for changes). Shares are shown in percent (changes in percentage points).
+    Cells are mean ± half-width of the 95% Monte Carlo interval over replications (paired on common
+    random numbers for changes), then [the 95% prediction interval] when replicates drew uncertain
+    parameters. Shares are shown in percent (changes in percentage points).
     """
     s = summary[(summary["period"].astype(str) == period) & (summary["sample"] == 0)]
     scenarios = list(dict.fromkeys(s["scenario"]))
@@ -129,13 +136,15 @@ def format_table(summary, baseline: str, period: str = "all") -> str:
             continue
         pct, whole = "%" in fmt, key in ("in_county_outpatient_visits", "in_county_admissions")
         b = rows.loc[baseline]
-        cells[(key, baseline)] = _cell(b["mean"], b["ci_low"], b["ci_high"], b["n"], pct, False, whole)
+        cells[(key, baseline)] = _cell(b["mean"], b["ci_low"], b["ci_high"], b["n"], pct, False, whole,
+                                       _get(b, "prediction_low"), _get(b, "prediction_high"))
         for x in others:
             r = rows.loc[x]
-            cells[(key, x)] = _cell(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["n"], pct, True, whole)
+            cells[(key, x)] = _cell(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["n"], pct, True, whole,
+                                    _get(r, "diff_prediction_low"), _get(r, "diff_prediction_high"))
     keys = [k for k in MAIN_INDICATORS if (k[0], baseline) in cells]
     if len(scenarios) <= 3:
-        width = max(20, *(len(x) + 4 for x in scenarios))
+        width = max(20, *(len(x) + 4 for x in scenarios), *(len(c) + 3 for c in cells.values()))
         lines = ["", "indicator (per year)".ljust(26) + baseline.rjust(width)
                  + "".join(f"Δ {x}".rjust(width) for x in others)]
         for key, label, _, _ in keys:
@@ -147,20 +156,30 @@ def format_table(summary, baseline: str, period: str = "all") -> str:
         for x in scenarios:
             label = x if x == baseline else f"Δ {x}"
             lines.append(label.ljust(name_w) + "".join(cells[(key, x)].rjust(w) for (key, *_), w in zip(keys, widths)))
-    note = f"(period {period}; mean ± half-width of the 95% interval over replications"
+    note = f"(period {period}; mean ± half-width of the 95% Monte Carlo interval over replications"
     if others:
         note += f"; Δ = paired change from '{baseline}', shares in percentage points"
     lines.append(note + ". Every indicator, year and interval: summary.csv)")
+    if any(c.endswith("]") for c in cells.values()):
+        lines.append("[low, high] = 95% prediction interval: where the result may lie given the uncertain parameters "
+                     "(does not narrow with more replications; ± does)")
     return "\n".join(lines)
 
 
-def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: bool, whole: bool = False) -> str:
+def _get(row, column: str) -> float:
+    return float(row[column]) if column in row.index else float("nan")
+
+
+def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: bool, whole: bool = False,
+          pred_low: float = float("nan"), pred_high: float = float("nan")) -> str:
     scale, unit = (100.0, "%" if not signed else " pt") if percent else (1.0, "")
     sign = "+" if signed else ""
     digits = 0 if whole or (not percent and abs(mean) >= 100) else 1
     text = f"{mean * scale:{sign},.{digits}f}{unit}"
     if n > 1 and high == high:
         text += f" ±{(high - low) / 2 * scale:,.{digits}f}"
+    if pred_low == pred_low and pred_high == pred_high:
+        text += f" [{pred_low * scale:{sign},.{digits}f}, {pred_high * scale:{sign},.{digits}f}]"
     return text
 
 

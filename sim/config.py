@@ -531,6 +531,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
 
 def config_from_tree(tree: dict, origin: dict[str, str], file: str | None,
                      overrides: dict[str, Any] | None = None, overrides_file: str | None = None) -> CountyConfig:
+    """Merge dotted overrides and validate; uncertain values (sim/uncertainty.py) count at their central value."""
+    from .uncertainty import split_ranges
+
     if overrides:
         tree = deep_merge(tree, overrides, origin, overrides_file or "overrides")
+    tree, _ = split_ranges(tree, file_of=lambda path: file_for(path, origin, file))
     return validate_county(tree, origin, file)

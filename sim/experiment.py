@@ -2,7 +2,8 @@
 
 An experiment YAML names a county config, an optional horizon, replications, a seed and named
 scenarios (policies and/or dotted overrides). Every scenario's replicate r gets the same seed, so
-scenarios differ only by their policies (common random numbers). Everything is validated before a
+scenarios differ only by their policies (common random numbers). Parameters with ranges are drawn
+per replicate, alike in every scenario (sim/uncertainty.py). Everything is validated before a
 results folder exists.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .config import (ConfigError, CountyConfig, config_from_tree, deep_merge, format_validation_error,
                      load_tree, read_yaml)
 from .policies import build_policies
+from .uncertainty import at_end, ranges_of, resolve_run, split_policies
 
 
 class ScenarioSpec(BaseModel):
@@ -54,6 +56,8 @@ class ExperimentSpec(BaseModel):
     scale: float = Field(1.0, gt=0.0, le=1.0)
     baseline: str | None = Field(None, description="scenario the summary compares with (default: 'baseline' or the first)")
     overrides: dict[str, Any] = Field(default_factory=dict)
+    uncertainty: bool | None = Field(None, description="draw uncertain parameters per replicate (default: "
+                                     "yes when the config or a policy has a range; docs/uncertainty.md)")
     scenarios: list[ScenarioSpec] = Field(default_factory=lambda: [ScenarioSpec(name="baseline")], min_length=1)
 
 
@@ -76,6 +80,8 @@ class Plan:
     scale: float
     baseline: str
     reported_facilities: list[str] = field(default_factory=list)   # touched by some scenario's policies
+    uncertainty: bool = False          # replicates draw the ranges (prediction intervals in the summary)
+    ranges: dict[str, dict] = field(default_factory=dict)   # parameter key -> range and the scenarios using it
 
     @property
     def runs(self) -> list[tuple[str, int]]:
@@ -83,7 +89,8 @@ class Plan:
 
     def fingerprint(self) -> str:
         blob = json.dumps({"scenarios": [(s.name, s.tree, s.policies) for s in self.scenarios],
-                           "seeds": self.seeds, "scale": self.scale}, sort_keys=True, default=str)
+                           "seeds": self.seeds, "scale": self.scale,
+                           **({"uncertainty": self.uncertainty} if self.ranges else {})}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -106,8 +113,11 @@ def replicate_seeds(seed: int, n: int) -> list[int]:
 
 
 def plan_experiment(source: str | Path | dict, replications: int | None = None, scale: float | None = None,
-                    base_dir: str | Path | None = None) -> Plan:
-    """Read and validate an experiment (file or dict) with all its scenarios and policies."""
+                    base_dir: str | Path | None = None, uncertainty: bool | None = None) -> Plan:
+    """Read and validate an experiment (file or dict) with all its scenarios and policies.
+
+    uncertainty: False runs every uncertain parameter at its central value (None: the file's choice).
+    """
     if isinstance(source, dict):
         raw, file = copy.deepcopy(source), None
         root = Path(base_dir or ".")
@@ -145,16 +155,36 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
     if spec.overrides:
         tree = deep_merge(tree, spec.overrides, origin, file or "experiment", "")
     _check_scale(spec.scale, config_from_tree(tree, dict(origin), str(config_path)), file)
-    scenarios, touched = [], {}
+    scenarios, touched, ranges = [], {}, {}
     for i, s in enumerate(spec.scenarios):
         s_origin = dict(origin)
         s_tree = deep_merge(tree, s.overrides, s_origin, file or "experiment") if s.overrides else tree
         cfg = config_from_tree(s_tree, s_origin, str(config_path))
-        for policy in build_policies(s.policies, cfg, file, f"scenarios.{i}.policies"):
+        where = f"scenarios.{i}.policies"
+        for policy in build_policies(split_policies(s.policies, file, where)[0], cfg, file, where):
             touched.update(dict.fromkeys(policy.touched_facilities(cfg)))
+        for key, r in ranges_of(s_tree, s.policies).items():
+            ranges.setdefault(key, {**r.as_dict(), "scenarios": []})["scenarios"].append(s.name)
+        _check_range_ends(s_tree, s.policies, s_origin, str(config_path), file, where)
         scenarios.append(Scenario(s.name, s_tree, s.policies, cfg))
+    on = uncertainty if uncertainty is not None else spec.uncertainty is not False
     return Plan(spec, file, tree, scenarios, replicate_seeds(spec.seed, spec.replications), spec.scale, baseline,
-                list(touched))
+                list(touched), bool(on and ranges), ranges)
+
+
+def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], config_file: str,
+                      file: str | None, where: str) -> None:
+    """Every uncertain parameter must be valid at both ends of its range (checked before anything runs)."""
+    if not ranges_of(tree, policies):
+        return
+    for end in ("low", "high"):
+        end_tree, end_policies = at_end(tree, policies, end)
+        try:
+            build_policies(end_policies, config_from_tree(end_tree, dict(origin), config_file), file, where)
+        except ConfigError as exc:
+            err = ConfigError(f"{exc} (with every uncertain parameter at the {end} end of its range)")
+            err.file, err.path = exc.file, exc.path
+            raise err from None
 
 
 # ---------------------------------------------------------------- running one replicate
@@ -166,8 +196,10 @@ def run_one(task: dict) -> dict:
     from .results import RUN_TABLES, atomic_write_parquet
 
     started = time.time()
-    cfg = config_from_tree(task["tree"], {}, task.get("config_file"))
-    policies = build_policies(task["policies"], cfg, task.get("experiment_file"))
+    tree, policy_specs, parameters = resolve_run(task["tree"], task["policies"], task["seed"],
+                                                 task.get("uncertainty", True))
+    cfg = config_from_tree(tree, {}, task.get("config_file"))
+    policies = build_policies(policy_specs, cfg, task.get("experiment_file"))
     model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies, patient_agents=False)
     model.run()
     ind = model.indicators()
@@ -185,7 +217,8 @@ def run_one(task: dict) -> dict:
     folder = Path(task["folder"])
     for name in RUN_TABLES[::-1]:            # indicators last: its presence marks the run complete
         atomic_write_parquet(tables[name], folder / f"{task['run_id']}.{name}.parquet")
-    return {"run_id": task["run_id"], "status": "complete", "seconds": round(time.time() - started, 2)}
+    status = {"run_id": task["run_id"], "status": "complete", "seconds": round(time.time() - started, 2)}
+    return {**status, "parameters": parameters} if parameters else status
 
 
 def _first(meta: dict, df: pd.DataFrame) -> pd.DataFrame:
@@ -196,7 +229,7 @@ def _first(meta: dict, df: pd.DataFrame) -> pd.DataFrame:
 def make_tasks(plan: Plan, folder: Path) -> list[dict]:
     return [{"run_id": f"{s.name}__r{r:03d}", "scenario": s.name, "replicate": r, "seed": plan.seeds[r],
              "scale": plan.scale, "tree": s.tree, "policies": s.policies, "folder": str(folder),
-             "experiment_file": plan.file, "facilities": plan.reported_facilities}
+             "experiment_file": plan.file, "facilities": plan.reported_facilities, "uncertainty": plan.uncertainty}
             for s in plan.scenarios for r in range(len(plan.seeds))]
 
 
@@ -233,15 +266,17 @@ class ExperimentResult:
 
 def run_experiment(source: str | Path | dict, out: str | Path | None = None, workers: int | None = None,
                    replications: int | None = None, scale: float | None = None, resume: str | Path | bool | None = None,
-                   progress: bool = False, base_dir: str | Path | None = None) -> ExperimentResult:
+                   progress: bool = False, base_dir: str | Path | None = None,
+                   uncertainty: bool | None = None) -> ExperimentResult:
     """Validate, then run every scenario x replicate, and write the results folder.
 
     out: parent of the experiment's folder (default ./results); resume: True for the newest
-    unfinished run of this experiment, or a run folder; workers: local processes (default: all cores).
+    unfinished run of this experiment, or a run folder; workers: local processes (default: all cores);
+    uncertainty: False keeps every uncertain parameter at its central value (default: the file's choice).
     """
     from . import results as store
 
-    plan = plan_experiment(source, replications, scale, base_dir)
+    plan = plan_experiment(source, replications, scale, base_dir, uncertainty)
     root = Path(out or "results") / plan.spec.name
     if resume:
         folder = store.find_resumable(root, plan, None if resume is True else Path(resume))

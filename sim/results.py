@@ -5,7 +5,8 @@ results/<experiment>/<UTC timestamp>/
   indicators.parquet     run_id, scenario, replicate, sample, period, indicator, value
   timeseries.parquet     daily counts per run x date x tier x care type
   summary.csv            per scenario x period x indicator: mean and 95% interval over replicates,
-                         and the paired difference from the baseline scenario with its interval
+                         and the paired difference from the baseline scenario with its interval;
+                         with uncertain parameters, 95% prediction intervals of levels and changes
   facilities.parquet     per run x month x facility: visits, admissions, displaced, waits, beds, occupancy
   villages.parquet       per run x period x village of residence x tier x care type: episodes served
   outflow.parquet        per run x period x destination outside the county x care x severity x path x filed
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 
 RUN_TABLES = ("indicators", "timeseries", "facilities", "villages", "outflow")   # per run, combined at the end
+MIN_PREDICTION_REPLICATES = 10   # fewer replicates give no prediction interval (2.5/97.5% need a spread)
 
 
 def _atomic(path: Path, write) -> None:
@@ -139,6 +141,7 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "experiment_seed": plan.spec.seed,
         "replicate_seeds": plan.seeds,
         "baseline_scenario": plan.baseline,
+        "uncertainty": {"enabled": plan.uncertainty, "parameters": plan.ranges},
         "scenarios": {s.name: {"policies": s.policies, "config": s.config.model_dump(mode="json")}
                       for s in plan.scenarios},
         "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
@@ -153,8 +156,13 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95) -> pd.DataFrame:
-    """Mean and t-interval over replicates; paired difference from the baseline scenario."""
+def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95, prediction: bool = False) -> pd.DataFrame:
+    """Mean and t-interval over replicates; paired difference from the baseline scenario.
+
+    prediction: also the central `level` range of the replicates' values and paired differences
+    (replicates drew their own uncertain parameters); NaN when false or with fewer than
+    MIN_PREDICTION_REPLICATES replicates.
+    """
     keys = ["scenario", "sample", "period", "indicator"]
     g = indicators.groupby(keys, sort=False, observed=True)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
@@ -169,8 +177,26 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95) -> p
     qd = stats.t.ppf(0.5 + level / 2, np.maximum(d["diff_n"] - 1, 1))
     dh = qd * d["diff_sd"] / np.sqrt(d["diff_n"])
     d["diff_ci_low"], d["diff_ci_high"] = d["diff_mean"] - dh, d["diff_mean"] + dh
-    out = out.merge(d[keys + ["diff_mean", "diff_ci_low", "diff_ci_high"]], on=keys, how="left")
-    return out[keys + ["n", "mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]]
+    out = _prediction(out, g, keys, level, prediction, "")
+    d = _prediction(d.rename(columns={"diff_n": "n"}), paired.groupby(keys, sort=False, observed=True)["diff"],
+                    keys, level, prediction, "diff_")
+    cols = ["diff_mean", "diff_ci_low", "diff_ci_high", "diff_prediction_low", "diff_prediction_high"]
+    out = out.merge(d[keys + cols], on=keys, how="left")
+    return out[keys + ["n", "mean", "ci_low", "ci_high", "prediction_low", "prediction_high"] + cols]
+
+
+def _prediction(frame: pd.DataFrame, grouped, keys: list[str], level: float, on: bool, prefix: str) -> pd.DataFrame:
+    """Add `{prefix}prediction_low/high`: the central `level` range of the grouped values (NaN if off or few)."""
+    tails = ((1 - level) / 2, (1 + level) / 2)
+    if on:
+        q = grouped.quantile(list(tails)).unstack().set_axis([f"{prefix}prediction_low", f"{prefix}prediction_high"],
+                                                            axis=1).reset_index()
+        frame = frame.merge(q, on=keys, how="left")
+    else:
+        frame = frame.assign(**{f"{prefix}prediction_low": np.nan, f"{prefix}prediction_high": np.nan})
+    few = frame["n"] < MIN_PREDICTION_REPLICATES
+    frame.loc[few, [f"{prefix}prediction_low", f"{prefix}prediction_high"]] = np.nan
+    return frame
 
 
 def summarize_outflow(outflow: pd.DataFrame) -> pd.DataFrame:
@@ -191,7 +217,7 @@ def finish(folder: Path, plan: "Plan", manifest: dict) -> "ExperimentResult":
                                        ignore_index=True), folder / f"{name}.parquet")
     ind = pd.concat([pd.read_parquet(runs_dir / f"{i}.indicators.parquet") for i in ids], ignore_index=True)
     atomic_write_parquet(ind, folder / "indicators.parquet")
-    summary = summarize(ind, plan.baseline)
+    summary = summarize(ind, plan.baseline, prediction=plan.uncertainty)
     outflow = summarize_outflow(pd.read_parquet(folder / "outflow.parquet"))
     _atomic(folder / "outflow.csv", lambda tmp: outflow.to_csv(tmp, index=False, float_format="%.6g"))
     _atomic(folder / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, float_format="%.6g"))
