@@ -105,10 +105,12 @@ class NaiveResident(mesa.Agent):
         p = model.params
         severity = 1 + bisect.bisect_left(model.severity_cum[care], rng.random())
         program = 1 if care == INPATIENT and rng.random() < model.psychiatric_share else 0
-        filed = rng.random() < model.self_filing
-        cost_w = p["cost_per_yuan"][care] * p["cost_severity"][severity - 1] * p["income_factor"][self.income_band]
-        asc, travel = p["asc"][care], p["travel"][care]
-        sev_frac = (severity - 1) / (SEVERITY_LEVELS - 1)
+        filed = rng.random() < 0.5            # the vectorised model decides filing; a coin flip costs the same here
+        group = p["group"][severity - 1]
+        beta = p["beta"][care][group]
+        income = p["income_factor"][self.income_band]
+        constant, travel = p["constant"][care], p["travel"][care][group]
+        premium, shortfall = p["capability"][care][group], p["shortfall"][care]
 
         options: list[NaiveFacility] = []
         utility: list[float] = []
@@ -118,11 +120,11 @@ class NaiveResident(mesa.Agent):
                 continue
             cost_fen = round(fac.mean_cost[care][program][severity - 1] * FEN)
             oop_yuan = (cost_fen - self._fund(cost_fen, care, fac.tier, filed)) / FEN
-            u = (asc[fac.tier] + p["premium"] * fac.capability * sev_frac
-                 + p["shortfall"] * max(0.0, severity - fac.capability)
-                 + cost_w * oop_yuan + travel * hours)
+            yuan = (constant[fac.tier] + premium * fac.capability - shortfall * max(0.0, severity - fac.capability)
+                    - travel * hours - income * oop_yuan)
             if self.contracted and fac.primary:
-                u += p["contract_primary"]
+                yuan += p["contract_primary"][care]
+            u = beta * yuan
             options.append(fac)
             utility.append(u)
 
@@ -245,15 +247,14 @@ class NaiveMesaModel(mesa.Model):
 
         cp = choice_params(cfg)
         self.params = {
-            "asc": cp.asc.tolist(), "cost_per_yuan": [c / 100.0 for c in _per_care(cp.cost_per_100_yuan)],
-            "cost_severity": cp.cost_severity.tolist(), "income_factor": cp.income_factor.tolist(),
-            "travel": _per_care(cp.travel), "premium": cp.premium, "shortfall": cp.shortfall,
-            "contract_primary": cp.contract_primary}
+            "beta": cp.beta.tolist(), "group": cp.group.tolist(), "constant": cp.constant.tolist(),
+            "income_factor": cp.income_factor.tolist(), "travel": cp.travel.tolist(),
+            "capability": cp.capability.tolist(), "shortfall": cp.shortfall.tolist(),
+            "contract_primary": cp.contract_primary.tolist()}
         bt = benefit_tables(cfg)
         self.benefit = [[[(int(bt.deductible[s, c, t]), float(bt.ratio[s, c, t]), float(bt.unfiled_penalty[s, t]))
                           for t in range(len(tiers))] for c in range(2)] for s in range(len(schemes))]
         self.annual_cap = bt.annual_cap.tolist()
-        self.self_filing = cfg.referral.self_filing_probability
         self.max_tries = cfg.choice.max_tries_per_day
         self.los_sd = cfg.care.los_sd_log
         self.max_los = cfg.care.max_los_days
@@ -316,11 +317,6 @@ class NaiveMesaModel(mesa.Model):
         ids = getattr(mesa.Agent, "_ids", None)
         if isinstance(ids, dict):
             ids.pop(self, None)
-
-
-def _per_care(value) -> list[float]:
-    """A choice parameter as [outpatient, inpatient] (a scalar applies to both)."""
-    return [float(x) for x in np.broadcast_to(np.asarray(value, dtype=float), (2,))]
 
 
 def _cumulative(weights: list[float]) -> list[float]:

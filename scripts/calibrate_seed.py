@@ -1,10 +1,10 @@
-"""Calibration of the seed county: weighted least squares of 14 targets over 12 free constants.
+"""Calibration of the seed county: weighted least squares of 14 targets over 13 free constants.
 
 More targets than free parameters, so the fit is over-identified and its residuals say something;
 other figures are checks that are not fitted (docs/calibration.md). Only calibration constants are
 fitted: tier constants (yuan), two episode-rate multipliers, the non-resident load of the people's
-hospital, the psychiatric share and the inpatient capability-shortfall WTP (an assumption with no
-source). No policy effect is touched. Every evaluation runs the
+hospital, the psychiatric share, the inpatient capability-shortfall WTP and the referral slope
+(assumptions with no source). No policy effect is touched. Every evaluation runs the
 same seeds (common random numbers), so the objective is smooth enough for scipy's trust-region
 least squares with finite differences. Prints the fitted values to paste into
 configs/seed_county.yaml (lines marked "fitted") and the target table.
@@ -28,7 +28,7 @@ CONFIG = "configs/seed_county.yaml"
 TARGETS = {
     "visits_delivered_in_county": (918_300, 18_000, "county-facts.md §A"),
     "admissions_delivered_in_county": (48_000, 1_000, "county-facts.md §A"),
-    "hospitalization_rate": (0.175, 0.010, "national 2022 [nhc-2022-bulletin]"),
+    "hospitalization_rate": (0.19, 0.02, "national 17.5% 2022 [nhc-2022-bulletin]; resident scheme 20.7% 2023 [nhsa-2023]"),
     "out_of_province_admission_rate": (0.175, 0.005, "county-facts.md §B"),
     "bed_occupancy_township": (0.47, 0.02, "THC 49.3% Q1 2022 [nhc-2022q1-cost]; ≈47% 2023 (literature.md §1c)"),
     "village_share_in_county_visits": (12.8 / 38.4, 0.01, "rural volumes 2022 [nhc-2022-rural-volumes]"),
@@ -56,6 +56,7 @@ PARAMETERS = {
     "nonresident_admissions_people": (None, 0.0, 40000, 2000),
     "psychiatric_share": ("illness.psychiatric_share", 0.005, 0.1, 0.005),
     "shortfall_inpatient": ("choice.wtp.shortfall.inpatient", 0.0, 40000, 2000),
+    "referral_up_slope": ("referral.up_slope", 0.2, 2.0, 0.1),
 }
 
 
@@ -63,7 +64,7 @@ def _get(tree: dict, path: str):
     node = tree
     for key in path.split("."):
         node = node[key]
-    return node
+    return node["value"] if isinstance(node, dict) else node     # a value with a range: its centre
 
 
 def _set(tree: dict, path: str, value) -> None:
@@ -71,7 +72,10 @@ def _set(tree: dict, path: str, value) -> None:
     node = tree
     for key in keys[:-1]:
         node = node[key]
-    node[keys[-1]] = float(value)
+    if isinstance(node[keys[-1]], dict):                         # keep the range around the fitted centre
+        node[keys[-1]]["value"] = float(value)
+    else:
+        node[keys[-1]] = float(value)
 
 
 def apply(base: dict, x: np.ndarray) -> dict:
@@ -131,13 +135,51 @@ def simulate(tree: dict, scale: float, seeds: int) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
 
 
+HEBEI_RISE = 0.30    # removing in-province filing hurdles: +20.27 on ≈63 IHD admissions a week [hebei-2025-its]
+
+
+def in_province_admissions(tree: dict, scale: float, seeds: int) -> float:
+    cfg = config_from_tree(tree, {}, CONFIG)
+    total = 0.0
+    for s in range(seeds):
+        m = sim.GradedCareModel(cfg, seed=1000 + s, scale=scale, patient_agents=False)
+        m.run()
+        total += m.indicators().loc["all", "inpatient_share_in_province"] * m.indicators().loc["all", "admissions"]
+        m.release()
+    return total / seeds
+
+
+def size_filing_hassle(base: dict, scale: float, seeds: int) -> float:
+    """The inpatient filing hassle H at which removing the in-province hurdles (H = 0 and no unfiled
+    penalty in the province) raises in-province admissions by HEBEI_RISE. Bisection: the rise grows
+    with H."""
+    removed = copy.deepcopy(base)
+    removed["referral"]["filing_hassle"]["inpatient"] = 0.0
+    for sched in removed["insurance"]["schemes"].values():
+        sched["unfiled_penalty"]["in_province"] = 0.0
+    target = in_province_admissions(removed, scale, seeds) / (1.0 + HEBEI_RISE)
+    lo, hi = 0.0, 40000.0
+    for _ in range(10):
+        mid = 0.5 * (lo + hi)
+        tree = copy.deepcopy(base)
+        tree["referral"]["filing_hassle"]["inpatient"] = mid
+        got = in_province_admissions(tree, scale, seeds)
+        print(f"  hassle {mid:8.0f} yuan: in-province admissions {got:8.0f} (target {target:8.0f})", flush=True)
+        lo, hi = (mid, hi) if got > target else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--evaluations", type=int, default=200)
+    ap.add_argument("--hassle-only", action="store_true", help="only size the filing hassle (Hebei)")
     args = ap.parse_args()
     base, _ = load_tree(CONFIG)
+    if args.hassle_only:
+        print(f"filing hassle (inpatient): {size_filing_hassle(base, args.scale, args.seeds):.0f} yuan")
+        return
     history = []
 
     unit = np.array([v[3] for v in PARAMETERS.values()])

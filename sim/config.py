@@ -94,6 +94,7 @@ class Hospital(Strict):
     price_multiplier: Positive = 1.0
     travel_hours: NonNeg | None = Field(None, description="travel time from every village (outside the county; "
                                                           "default: the tier's)")
+    beds_per_physician: Positive | None = Field(None, description="staffing limit on open beds (default: the tier's)")
     nonresident_admissions: NonNeg = Field(0.0, description="admissions a year of patients from outside the county")
     nonresident_visits: NonNeg = Field(0.0, description="outpatient visits a year of patients from outside the county")
     fixed_wait_days: NonNeg = Field(0.0, description="wait for care there that the county does not cause "

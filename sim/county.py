@@ -139,6 +139,8 @@ def build_county(cfg: CountyConfig) -> County:
         table.psychiatric_capability[fid] = h.psychiatric_capability if h.psychiatric_capability is not None \
             else table.capability[fid]
         table.fixed_wait[fid] = h.fixed_wait_days
+        if h.beds_per_physician is not None:
+            table.beds_per_physician[fid] = h.beds_per_physician
         table.nonresident[fid] = (h.nonresident_visits, h.nonresident_admissions)
     refresh_access(county, cfg)
     return county

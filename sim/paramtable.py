@@ -71,6 +71,7 @@ UNITS: dict[str, str] = {
     "facilities.hospitals[].nonresident_admissions": "admissions per year",
     "facilities.hospitals[].nonresident_visits": "visits per year",
     "facilities.hospitals[].fixed_wait_days": "days",
+    "facilities.hospitals[].beds_per_physician": "beds per physician",
     "facilities.choice_set.*": "facilities (null = all)",
     "population.size": "residents",
     "population.age_bands[].name": "text", "population.age_bands[].share": "fraction",
@@ -475,7 +476,14 @@ def unit_and_meaning(path: Path_) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------------
 # The table.
 # ------------------------------------------------------------------------------------------
+def _ranged(value: Any) -> bool:
+    """A number written with its range: {value: V, uncertain: {...}} (docs/uncertainty.md)."""
+    return isinstance(value, dict) and set(value) == {"value", "uncertain"}
+
+
 def _is_leaf(value: Any) -> bool:
+    if _ranged(value):
+        return True
     if isinstance(value, dict):
         return False
     if isinstance(value, list):
@@ -484,7 +492,7 @@ def _is_leaf(value: Any) -> bool:
 
 
 def _leaves(value: Any, path: Path_ = ()):
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not _ranged(value):
         for k, v in value.items():
             yield from _leaves(v, path + (str(k),))
     elif isinstance(value, list) and not _is_leaf(value):
@@ -519,6 +527,10 @@ def display_path(path: Path_, tree: Any) -> str:
 
 
 def format_value(value: Any) -> str:
+    if _ranged(value):
+        r = value["uncertain"]
+        kind = r.get("distribution", "uniform")
+        return f"{format_value(value['value'])} (range {format_value(r['low'])}–{format_value(r['high'])}, {kind})"
     if value is None:
         return "null"
     if isinstance(value, bool):

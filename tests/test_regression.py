@@ -29,3 +29,12 @@ def test_the_parameter_table_in_docs_is_generated_from_the_seed_config(capsys, m
     current = (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
     assert current == expected, \
         "docs/parameters.md is stale: python -m sim.paramtable configs/seed_county.yaml > docs/parameters.md"
+
+
+def test_the_wtp_table_in_the_odd_is_generated_from_the_seed_config(monkeypatch):
+    from sim.paramtable import wtp_markdown
+    monkeypatch.chdir(ROOT)
+    odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    inside = odd.split("<!-- wtp-table -->\n", 1)[1].split("<!-- /wtp-table -->", 1)[0]
+    assert inside.strip() == wtp_markdown("configs/seed_county.yaml").strip(), \
+        "docs/ODD.md's WTP table is stale: python scripts/refresh_docs.py"
