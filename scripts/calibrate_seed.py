@@ -117,7 +117,7 @@ def measures(model) -> dict[str, float]:
     for name in ("county_people", "county_tcm", "county_third"):
         i = model.facilities.index(name)
         out[f"occupancy_{name}"] = occupied[i] / beds[i]
-    flows = model.flows.sum(axis=0)[:, 1]                        # tier x severity x path x filed, admissions
+    flows = model.flows.sum(axis=0)[:, 1, 0]              # general admissions: tier x severity x path x filed
     severe = flows[:, model.choice_params.group == 1].sum(axis=(1, 2, 3))
     tertiary = [i for i, t in enumerate(model.config.tiers) if t.level >= 3]
     out["severe_admissions_at_tertiary"] = severe[tertiary].sum() / severe.sum()

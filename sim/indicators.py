@@ -164,9 +164,10 @@ def daily_timeseries(model: "GradedCareModel") -> pd.DataFrame:
 
 
 def outflow_table(model: "GradedCareModel") -> pd.DataFrame:
-    """Episodes served outside the county per period x destination tier x care type x severity x
-    path x filed, per year at full scale, with each row's share of all the period's episodes of that
-    care type (so a destination's rows add up to its share indicator)."""
+    """Episodes served outside the county per period x destination tier x care type x programme x
+    severity x path x filed, per year at full scale, with each row's share of all the period's
+    episodes of that care type (so a destination's rows add up to its share indicator)."""
+    from .config import PROGRAMS
     from .model import PATHS
 
     slices = period_slices(model)
@@ -176,14 +177,15 @@ def outflow_table(model: "GradedCareModel") -> pd.DataFrame:
     outside = [i for i, t in enumerate(model.config.tiers) if not t.in_county]
     rows = []
     for period, flows in per_period.items():
-        totals = flows.sum(axis=(0, 2, 3, 4))                     # per care type, all tiers
+        totals = flows.sum(axis=(0, 2, 3, 4, 5))                  # per care type, all tiers
         for t in outside:
             for c, care in enumerate(CARE_NAMES):
-                for s in range(flows.shape[2]):
-                    for k, path in enumerate(PATHS):
-                        for filed in (False, True):
-                            n = flows[t, c, s, k, int(filed)]
-                            rows.append((period, model.tier_names[t], care, s + 1, path, filed,
-                                         n / model.scale / fraction[period], _ratio(n, totals[c])))
-    return pd.DataFrame(rows, columns=["period", "destination", "care_type", "severity", "path", "filed",
-                                       "episodes", "share"])
+                for g, programme in enumerate(PROGRAMS):
+                    for s in range(flows.shape[3]):
+                        for k, path in enumerate(PATHS):
+                            for filed in (False, True):
+                                n = flows[t, c, g, s, k, int(filed)]
+                                rows.append((period, model.tier_names[t], care, programme, s + 1, path, filed,
+                                             n / model.scale / fraction[period], _ratio(n, totals[c])))
+    return pd.DataFrame(rows, columns=["period", "destination", "care_type", "programme", "severity", "path",
+                                       "filed", "episodes", "share"])

@@ -222,8 +222,8 @@ class GradedCareModel(mesa.Model):
         self.record_years = sorted({(h.start + dt.timedelta(days=i)).year for i in range(self.n_days - self.warmup_days)})
         self.village_served = np.zeros((len(self.record_years), len(self.county.village_weight),
                                         len(self.tier_names), 2), dtype=np.int64)   # by residence (sim.places)
-        self.flows = np.zeros((len(self.record_years), len(self.tier_names), 2, SEVERITY_LEVELS, len(PATHS), 2),
-                              dtype=np.int64)    # served: year x tier x care x severity x path x filed
+        self.flows = np.zeros((len(self.record_years), len(self.tier_names), 2, len(PROGRAMS), SEVERITY_LEVELS,
+                               len(PATHS), 2), dtype=np.int64)   # served: year x tier x care x programme x severity x path x filed
         self.catastrophic: dict[int, float] = {}
         self.pending = Batch.new(*(np.zeros(0, dtype=np.int64) for _ in range(4)), 0, np.zeros(0, dtype=bool),
                                  np.zeros((0, 2 * N_RN)))
@@ -562,7 +562,8 @@ class GradedCareModel(mesa.Model):
         self._trust(b.person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
 
     def _record_flows(self, b: Batch, care: np.ndarray, tier: np.ndarray) -> None:
-        """Served episodes by village of residence (sim.places) and by tier x severity x path x filed."""
+        """Served episodes by village of residence (sim.places) and by tier x care x programme x severity x
+        path x filed."""
         pop, year = self.population, self.date.year - self.record_years[0]
         V, T = self.village_served.shape[1:3]
         where = (pop.village.take(b.person).astype(np.int64) * T + tier) * 2 + care
@@ -570,8 +571,8 @@ class GradedCareModel(mesa.Model):
         ref = b.ref_tier.astype(np.int64)
         path = np.where(b.referred_down, 3, np.where(ref < 0, 0, np.where(self.tier_hospital[ref], 2, 1)))
         shape = self.flows.shape[1:]
-        cell = np.ravel_multi_index((tier, care, b.severity.astype(np.int64) - 1, path, b.filed.astype(np.int64)),
-                                    shape)
+        cell = np.ravel_multi_index((tier, care, b.program.astype(np.int64), b.severity.astype(np.int64) - 1, path,
+                                     b.filed.astype(np.int64)), shape)
         self.flows[year] += np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)
 
     def _trust(self, person: np.ndarray, tier: np.ndarray, signal) -> None:

@@ -202,7 +202,7 @@ def _prediction(frame: pd.DataFrame, grouped, keys: list[str], level: float, on:
 def summarize_outflow(outflow: pd.DataFrame) -> pd.DataFrame:
     """Mean episodes a year and share over replicates, per scenario x sample x period x destination x
     care type x severity x path x filed (rows add up to each destination's share indicator)."""
-    keys = ["scenario", "sample", "period", "destination", "care_type", "severity", "path", "filed"]
+    keys = ["scenario", "sample", "period", "destination", "care_type", "programme", "severity", "path", "filed"]
     return outflow.groupby(keys, sort=False, observed=True)[["episodes", "share"]].mean().reset_index()
 
 

@@ -95,7 +95,7 @@ def test_a_higher_filing_hassle_means_fewer_filed_and_fewer_admissions_outside_t
 
     def filed_share(m):
         f = m.flows.sum(axis=0)[oop, 1]
-        return f[..., 1].sum() / f.sum()
+        return f[..., 1].sum() / f.sum()                    # the last axis is filed
 
     assert filed_share(cheap) > filed_share(dear)
     assert cheap.indicators().loc["all", "out_of_county_admission_rate"] > \
@@ -125,7 +125,8 @@ def test_severe_psychiatric_admissions_are_not_all_sent_out_of_the_province(seed
     served_psych = m.records["served"][m.warmup_days:, m.facilities.index("county_third"), 1].sum()
     assert served_psych > 0
     oop = m.tier_names.index("out_of_province")
-    severe = flows[:, 1, 2:].sum(axis=(1, 2, 3))                # severity 3-4 admissions by tier
+    severe = flows[:, 1, 1, 2:].sum(axis=(1, 2, 3))             # psychiatric severity 3-4 admissions by tier
+    assert severe[m.tier_names.index("county")] > 0
     assert severe[oop] < severe.sum()
 
 
