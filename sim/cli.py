@@ -216,7 +216,7 @@ def screen(message: str) -> str:
 def environment_message(exc: OSError) -> str:
     """One sentence on what the machine refused and what to do, for an OSError."""
     where = f" {exc.filename}" if exc.filename else ""
-    what = exc.strerror or str(exc)
+    what = os.strerror(exc.errno) if exc.errno else str(exc)
     if exc.errno == errno.ENOSPC:
         hint = "the disk is full: free some space or choose another --out, then continue with --resume"
     elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):

@@ -525,7 +525,8 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], origin
         elif err["type"] == "missing":
             msg = "required key is missing"
         else:
-            msg = f"{err['msg']} (got {shorten(err.get('input'))})"
+            text = err["msg"].removeprefix("Value error, ")
+            msg = f"{text} (got {shorten(err.get('input'))})"
         lines.append(f"{file}: {path}: {msg}" if file else f"{path}: {msg}")
     first = exc.errors()[0]
     first_path = ".".join(map(str, first["loc"]))
