@@ -107,8 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None else cores()
     if workers < 1:
         raise ConfigError("--workers must be at least 1", None, "--workers")
-    warn(plan.warnings + check_cost(plan, workers))
+    warnings = plan.warnings + check_cost(plan, workers)
     _writable_folder(Path(args.out))
+    warn(warnings)
     if not args.quiet:
         note = "" if plan.scale == 1 else f" at {plan.scale:g} of the population (counts scaled back up)"
         print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s) x {len(plan.seeds)} replication(s) = "
