@@ -261,8 +261,7 @@ class TrustSpec(Strict):
 class Horizon(Strict):
     start: dt.date
     end: dt.date
-    warmup_days: Annotated[int, Field(ge=0, le=MAX_WARMUP_DAYS)] = Field(
-        60, description="days simulated before start to fill beds and trust; at most two years")
+    warmup_days: Annotated[int, Field(ge=0, le=MAX_WARMUP_DAYS)] = 60
 
 
 class CountyConfig(Strict):
@@ -377,6 +376,9 @@ def read_yaml(path: str | Path) -> dict:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = str(getattr(exc, "problem", None) or exc)
         raise ConfigError(f"malformed YAML: {where}{problem[:200]}", file=path) from None
+    except RecursionError:
+        raise ConfigError("nested too deeply (more levels of lists or mappings than Python can read)",
+                          file=path) from None
     except ConfigError as exc:
         if exc.file is None:
             raise ConfigError(exc.detail, file=path) from None

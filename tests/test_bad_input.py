@@ -102,6 +102,7 @@ CASES = {
     "GBK file": ({"exp.yaml": ("# 基线实验\n" + BASE).encode("gbk")}, RUN, 2, ["UTF-8", "GBK"]),
     "UTF-16 file": ({"exp.yaml": BASE.encode("utf-16")}, RUN, 2, ["UTF-16", "UTF-8"]),
     "alias bomb": ({"exp.yaml": _bomb(9)}, RUN, 2, ["aliases", "refused"]),
+    "nested 100,000 deep": ({"exp.yaml": "a: " + "[" * 100000 + "]" * 100000 + "\n"}, RUN, 2, ["nested too deeply"]),
     "recursive alias": ({"exp.yaml": "a: &a [*a]\n"}, RUN, 2, ["own anchor"]),
     "county config to run": ({"exp.yaml": COUNTY}, RUN, 2, ["county config", "experiments/baseline.yaml"]),
     "missing file": ({}, RUN, 2, ["file not found"]),
