@@ -106,8 +106,10 @@ def check_cost(plan: "Plan", workers: int) -> list[str]:
     cost = estimate(plan, workers)
     if cost.memory_available is not None and cost.memory_needed > cost.memory_available:
         fewer = max(0, cost.memory_available - PROCESS_BYTES) // max(1, cost.bytes_per_run)
+        fits = plan.scale * max(0, cost.memory_available - PROCESS_BYTES) / max(1, cost.bytes_per_run)
         hint = (f"use --workers {fewer}" if 1 <= fewer < cost.workers
-                else "use a smaller --scale or a machine with more memory")
+                else f"use --scale {fits:.2g} or less with --workers 1, or a machine with more memory"
+                if fits >= 1e-4 else "use a machine with more memory")
         raise NotEnoughMemory(
             f"{cost.residents:,} residents need about {human_bytes(cost.bytes_per_run)} per run, "
             f"{human_bytes(cost.memory_needed)} for {min(cost.workers, len(plan.runs))} run(s) at once; "

@@ -377,3 +377,17 @@ def test_full_disk_exits_3_leaves_no_temporary_file_and_the_manifest_says_so(tmp
 
 def test_exit_codes_are_distinct():
     assert len({EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_MEMORY, 130, 0}) == 5
+
+
+def test_too_many_workers_for_memory_suggests_fewer():
+    from sim.experiment import plan_experiment
+    from sim.resources import NotEnoughMemory, available_memory, check_cost, estimate
+    avail = available_memory()
+    if avail is None:
+        pytest.skip("available memory is unknown on this system")
+    seed = str(ROOT / "configs" / "seed_county.yaml")
+    probe = estimate(plan_experiment({"name": "m", "config": seed, "replications": 4}), 1)
+    size = int(286_000 * avail / 2.5 / probe.bytes_per_run)     # one run takes 40% of the free memory
+    plan = plan_experiment({"name": "m", "config": seed, "replications": 4, "overrides": {"population.size": size}})
+    with pytest.raises(NotEnoughMemory, match="use --workers 2"):
+        check_cost(plan, 4)
