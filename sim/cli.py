@@ -2,16 +2,25 @@
 
 Bad input (YAML, keys, types, ranges, names, files) exits with status 2 and one message naming
 the file, the key path and what is allowed; no traceback unless --debug; no results folder.
+Faults of the machine (output folder, disk, memory) exit with their own codes (docs/errors.md).
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from .config import ConfigError
+from .config import MAX_MESSAGE_LINES, ConfigError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2        # a mistake in a file or an option: fix the input and run again
+EXIT_ENVIRONMENT = 3      # the machine: --out not a writable folder, disk full, a file that cannot be read
+EXIT_MEMORY = 4           # the population does not fit in this machine's memory
+EXIT_INTERRUPTED = 130    # Ctrl-C: finished runs are kept; continue with --resume
 
 MAIN_INDICATORS = [  # (indicator, label, short label, format)
     ("in_county_outpatient_visits", "in-county visits", "visits", "{:,.0f}"),
@@ -46,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
     pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("validate", help="check a county config or an experiment without running it")
+    v = sub.add_parser("check", aliases=["validate"],
+                       help="check a county config or an experiment without running it (validate: same)")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
@@ -58,13 +68,21 @@ def _is_experiment(path: str) -> bool:
     return "scenarios" in data or ("config" in data and "tiers" not in data and "extends" not in data)
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def warn(messages: list[str]) -> None:
+    """The one place warnings reach the analyst: stderr, one `warning:` line each."""
+    for m in messages:
+        print(f"warning: {m}", file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
     from .config import load_config
     from .experiment import plan_experiment
     if _is_experiment(args.file):
         plan = plan_experiment(args.file)
+        warn(plan.warnings)
         print(f"{args.file}: valid experiment '{plan.spec.name}': {len(plan.scenarios)} scenario(s) x "
-              f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}")
+              f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}"
+              + (f" ({len(plan.warnings)} warning(s))" if plan.warnings else ""))
         if plan.ranges:
             how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
             print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")
@@ -75,12 +93,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable_folder(out: Path) -> None:
+    """OSError (an environment fault) unless `out` is, or can become, a folder we can write in."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out):
+        pass
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .experiment import plan_experiment, run_experiment
+    from .resources import check_cost, cores
+    if Path(args.experiment).is_file() and not _is_experiment(args.experiment):
+        raise ConfigError("this is a county config; run needs an experiment (see experiments/baseline.yaml)",
+                          args.experiment)
     plan = plan_experiment(args.experiment, args.replications, args.scale, uncertainty=args.uncertainty)
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    workers = args.workers if args.workers is not None else cores()
     if workers < 1:
         raise ConfigError("--workers must be at least 1", None, "--workers")
+    warnings = plan.warnings + check_cost(plan, workers)
+    _writable_folder(Path(args.out))
+    warn(warnings)
     if not args.quiet:
         note = "" if plan.scale == 1 else f" at {plan.scale:g} of the population (counts scaled back up)"
         print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s) x {len(plan.seeds)} replication(s) = "
@@ -98,10 +132,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 uncertainty=args.uncertainty)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     if not args.quiet:
         years = sorted(p for p in result.summary["period"].astype(str).unique() if p != "all")
-        print(format_table(result.summary, plan.baseline, years[-1] if len(years) > 1 else "all"))
+        period = years[-1] if len(years) > 1 else "all"
+        days = plan.short_periods().get(period if period != "all" else years[0] if years else "")
+        print(format_table(result.summary, plan.baseline, period,
+                           f"annualised from {days} days" if days else None))
         print(f"\n{len(plan.runs)} runs in {time.time() - t0:.0f} s. Results: {result.path}")
     if args.plot:
         cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet))
@@ -110,22 +147,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from .plots import plot_results
+    from .results import check_results_folder
     folder = Path(args.folder)
-    if not (folder / "summary.csv").is_file():
-        raise ConfigError("not a finished results folder (no summary.csv)", folder, None)
+    check_results_folder(folder)
     written = plot_results(folder)
     if not getattr(args, "quiet", False):
         print("Figures and report: " + ", ".join(str(p) for p in written))
     return 0
 
 
-def format_table(summary, baseline: str, period: str = "all") -> str:
+def format_table(summary, baseline: str, period: str = "all", note: str | None = None) -> str:
     """Main indicators per scenario: the baseline's level, and each other scenario's change from it.
 
     Cells are mean ± half-width of the 95% Monte Carlo interval over replications (paired on common
     random numbers for changes), then [the 95% prediction interval] when replicates drew uncertain
-    parameters. Shares are shown in percent (changes in percentage points).
+    parameters. Shares are shown in percent (changes in percentage points). `note` labels the
+    header, e.g. "annualised from 59 days" for a horizon shorter than the year.
     """
+    header = f"indicator (per year, {note})" if note else "indicator (per year)"
+    label_w = max(26, len(header) + 2)
     s = summary[(summary["period"].astype(str) == period) & (summary["sample"] == 0)]
     scenarios = list(dict.fromkeys(s["scenario"]))
     others = [x for x in scenarios if x != baseline]
@@ -145,10 +185,10 @@ def format_table(summary, baseline: str, period: str = "all") -> str:
     keys = [k for k in MAIN_INDICATORS if (k[0], baseline) in cells]
     if len(scenarios) <= 3:
         width = max(20, *(len(x) + 4 for x in scenarios), *(len(c) + 3 for c in cells.values()))
-        lines = ["", "indicator (per year)".ljust(26) + baseline.rjust(width)
+        lines = ["", header.ljust(label_w) + baseline.rjust(width)
                  + "".join(f"Δ {x}".rjust(width) for x in others)]
         for key, label, _, _ in keys:
-            lines.append(label.ljust(26) + "".join(cells[(key, x)].rjust(width) for x in scenarios))
+            lines.append(label.ljust(label_w) + "".join(cells[(key, x)].rjust(width) for x in scenarios))
     else:
         name_w = max(len(x) for x in scenarios) + 4
         widths = [max(len(short), *(len(cells[(key, x)]) for x in scenarios)) + 2 for key, _, short, _ in keys]
@@ -156,6 +196,8 @@ def format_table(summary, baseline: str, period: str = "all") -> str:
         for x in scenarios:
             label = x if x == baseline else f"Δ {x}"
             lines.append(label.ljust(name_w) + "".join(cells[(key, x)].rjust(w) for (key, *_), w in zip(keys, widths)))
+    if note and len(scenarios) > 3:
+        lines.insert(1, f"(per year, {note})")
     note = f"(period {period}; mean ± half-width of the 95% Monte Carlo interval over replications"
     if others:
         note += f"; Δ = paired change from '{baseline}', shares in percentage points"
@@ -183,19 +225,61 @@ def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: b
     return text
 
 
+def screen(message: str) -> str:
+    """At most a screenful: MAX_MESSAGE_LINES lines of at most 300 characters."""
+    lines = [x if len(x) <= 300 else x[:300] + " ..." for x in message.splitlines()]
+    if len(lines) > MAX_MESSAGE_LINES:
+        lines = lines[:MAX_MESSAGE_LINES] + [f"  ... and {len(lines) - MAX_MESSAGE_LINES} more lines"]
+    return "\n".join(lines)
+
+
+def environment_message(exc: OSError) -> str:
+    """One sentence on what the machine refused and what to do, for an OSError."""
+    where = f" {exc.filename}" if exc.filename else ""
+    what = os.strerror(exc.errno) if exc.errno else str(exc)
+    if exc.errno == errno.ENOSPC:
+        hint = "the disk is full: free some space or choose another --out, then continue with --resume"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        hint = "that folder cannot be written: choose another with --out"
+    elif exc.errno == errno.ENOTDIR:
+        hint = "--out must be a folder: choose another with --out"
+    else:
+        hint = "check the folder and the disk, then try again"
+    return f"cannot write{where}: {what}; {hint}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; map each kind of failure to its exit code (the EXIT_* constants above)."""
     args = _parser().parse_args(argv)
+    from .resources import NotEnoughMemory
+    from .results import record_failure
     try:
         if args.command == "run":
             return cmd_run(args)
         if args.command == "plot":
             return cmd_plot(args)
-        return cmd_validate(args)
+        return cmd_check(args)
     except ConfigError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(screen(f"error: {exc}"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (NotEnoughMemory, MemoryError) as exc:
+        if args.debug:
+            raise
+        print(screen(f"error: not enough memory: {exc or 'the run ran out of memory'}"), file=sys.stderr)
+        return EXIT_MEMORY
+    except OSError as exc:
+        if args.debug:
+            raise
+        message = environment_message(exc)
+        folder = record_failure(exc.filename, message)
+        note = f" (the run folder {folder} says so in manifest.json)" if folder else ""
+        print(screen(f"error: {message}{note}"), file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

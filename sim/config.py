@@ -8,16 +8,21 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal
+import unicodedata
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 SEVERITY_LEVELS = 4
+MAX_WARMUP_DAYS = 730
+MAX_YAML_VALUES = 1_000_000
+MAX_MESSAGE_LINES = 20
+MAX_VALUE_CHARS = 80
 CARE_TYPES = ("outpatient", "inpatient")
 PROGRAMS = ("general", "psychiatric")
 SEVERITY_GROUPS = ("minor", "severe")
@@ -37,8 +42,57 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+def _admits_bool(tp: Any) -> bool:
+    """Whether a field's type lets a YAML true/false through (bool, Any, or a nested model that checks itself)."""
+    if tp is bool or tp is Any or (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return True
+    return any(_admits_bool(a) for a in get_args(tp))
+
+
+def _has_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, dict):
+        return any(_has_bool(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_bool(v) for v in value)
+    return False
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    """Base of every schema (county, experiment, policy parameters): unknown keys, NaN, ±inf and
+    true/false where a number belongs are errors."""
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and not _admits_bool(field.annotation) and _has_bool(value):
+            raise ValueError("must be a number or text, not true/false")
+        return value
+
+
+MAX_NAME_BYTES = 100
+
+
+def folder_safe_name(value: str) -> str:
+    """A scenario or experiment name that is safe as a folder or file name in any script (Chinese is fine)."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if value in (".", ".."):
+        raise ValueError("must not be '.' or '..' (they name folders, not a run)")
+    if "/" in value or "\\" in value:
+        raise ValueError("must not contain a slash or backslash (the name becomes a folder name)")
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise ValueError("must not contain control characters (tabs, line breaks, invisible marks)")
+    if len(value.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ValueError(f"is too long for a file name: at most {MAX_NAME_BYTES} bytes in UTF-8 "
+                         f"(about {MAX_NAME_BYTES // 3} Chinese characters)")
+    return value
+
+
+SafeName = Annotated[str, AfterValidator(folder_safe_name)]
 
 
 def _per_severity(description: str) -> Any:
@@ -241,7 +295,7 @@ class TrustSpec(Strict):
 class Horizon(Strict):
     start: dt.date
     end: dt.date
-    warmup_days: NonNegInt = 60
+    warmup_days: Annotated[int, Field(ge=0, le=MAX_WARMUP_DAYS)] = 60
 
 
 class CountyConfig(Strict):
@@ -268,17 +322,103 @@ class CountyConfig(Strict):
 
 
 # ---------------------------------------------------------------- YAML reading and merging
+def shorten(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """repr of a value cut to `limit` characters, so that no message outgrows a screen."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that leaves an impossible date (2023-02-29, month 13) as text for the schema
+    to reject with its key, instead of failing inside PyYAML."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """How many values a composed YAML document holds once every alias is expanded (stops past limit)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(n: yaml.Node) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError("an alias (*name) refers to its own anchor (&name): the document has no end")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            children = n.value
+        elif isinstance(n, yaml.MappingNode):
+            children = [x for pair in n.value for x in pair]
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(node)
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """UTF-8 text (a byte-order mark is fine); anything else is refused with what to do about it."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError("the file is saved as UTF-16 ('Unicode'); save it as UTF-8", file=path)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        try:
+            raw.decode("gb18030")
+            guess = " It looks like GBK/GB18030, the default of Chinese Windows."
+        except UnicodeDecodeError:
+            guess = ""
+        raise ConfigError(f"the file is not UTF-8 text (line {line}).{guess} Save it as UTF-8 "
+                          "(e.g. Notepad: Save as, Encoding: UTF-8; 请另存为 UTF-8 编码)", file=path) from None
+
+
 def read_yaml(path: str | Path) -> dict:
-    """yaml.safe_load a mapping; syntax errors become ConfigError with line and column."""
+    """yaml.safe_load a UTF-8 mapping; syntax errors, other encodings and alias bombs become ConfigError."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("file not found", file=path)
+        raise ConfigError("file not found" if not path.exists() else "is a folder, not a YAML file", file=path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror}", file=path) from None
+    loader = _Loader(_decode(raw, path))
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+            raise ConfigError(f"its aliases (*name) expand to more than {MAX_YAML_VALUES:,} values; "
+                              "refused (a config needs far fewer)", file=path)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"malformed YAML: {where}{getattr(exc, 'problem', exc)}", file=path) from None
+        problem = str(getattr(exc, "problem", None) or exc)
+        raise ConfigError(f"malformed YAML: {where}{problem[:200]}", file=path) from None
+    except RecursionError:
+        raise ConfigError("nested too deeply (more levels of lists or mappings than Python can read)",
+                          file=path) from None
+    except ConfigError as exc:
+        if exc.file is None:
+            raise ConfigError(exc.detail, file=path) from None
+        raise
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -326,18 +466,22 @@ def get_dotted(tree: Any, dotted: str) -> Any:
 
 
 def deep_merge(base: dict, over: dict, origin: dict[str, str], file: str, prefix: str = "") -> dict:
-    """Merge `over` into a copy of `base`; dotted keys are paths; record each leaf's file."""
+    """Merge `over` into a copy of `base`; dotted keys are paths; record each leaf's file.
+
+    `origin` keeps keys in the order they were last set, so the newest setter of a path is last."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         key = str(key)
         path = f"{prefix}{key}"
         if "." in key:
             set_dotted(out, key, copy.deepcopy(value), file)
+            origin.pop(path, None)
             origin[path] = file
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value, origin, file, f"{path}.")
         else:
             out[key] = copy.deepcopy(value)
+            origin.pop(path, None)
             origin[path] = file
     return out
 
@@ -363,14 +507,22 @@ def load_tree(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, dic
     return deep_merge(base, data, origin, str(path)), origin
 
 
+def setter_of(path: str, origin: dict[str, str]) -> tuple[str, str] | None:
+    """(file, key) of the newest key set at `path`, above it or anywhere under it.
+
+    A check on `population.age_bands` thus names the experiment that changed
+    `population.age_bands.0.share`, not the base config that holds the rest of the list."""
+    found = None
+    for key, file in origin.items():
+        if key == path or path.startswith(key + ".") or key.startswith(path + "."):
+            found = (file, key)
+    return found
+
+
 def file_for(path: str, origin: dict[str, str], default: str | None) -> str | None:
-    """The file that set the longest prefix of a dotted key path."""
-    parts = path.split(".")
-    for n in range(len(parts), 0, -1):
-        hit = origin.get(".".join(parts[:n]))
-        if hit:
-            return hit
-    return default
+    """The file that last set `path`, a key above it or a key under it."""
+    found = setter_of(path, origin)
+    return found[0] if found else default
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str] | None:
@@ -409,7 +561,8 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], origin
         elif err["type"] == "missing":
             msg = "required key is missing"
         else:
-            msg = f"{err['msg']} (got {err.get('input')!r})"
+            text = err["msg"].removeprefix("Value error, ")
+            msg = f"{text} (got {shorten(err.get('input'))})"
         lines.append(f"{file}: {path}: {msg}" if file else f"{path}: {msg}")
     first = exc.errors()[0]
     first_path = ".".join(map(str, first["loc"]))
@@ -434,7 +587,10 @@ def check_references(cfg: CountyConfig, origin: dict[str, str], default_file: st
     bands = [b.name for b in cfg.population.age_bands]
 
     def fail(path: str, msg: str) -> None:
-        raise ConfigError(msg, file_for(path, origin, default_file), path)
+        found = setter_of(path, origin)
+        if found and found[1].startswith(path + "."):
+            msg += f" (after the change of {found[1]})"
+        raise ConfigError(msg, found[0] if found else default_file, path)
 
     def need_tier(path: str, name: str) -> None:
         if name not in tiers:

@@ -22,36 +22,36 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from .config import (ConfigError, CountyConfig, config_from_tree, deep_merge, format_validation_error,
-                     load_tree, read_yaml)
+from .config import (MAX_WARMUP_DAYS, ConfigError, CountyConfig, SafeName, Strict, config_from_tree, deep_merge,
+                     format_validation_error, load_tree, read_yaml)
 from .policies import build_policies
 from .uncertainty import at_end, ranges_of, resolve_run, split_policies
 
 
-class ScenarioSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+MAX_REPLICATIONS = 10000
+
+
+class ScenarioSpec(Strict):
+    name: SafeName
     description: str = ""
     policies: list[dict[str, Any]] = Field(default_factory=list)
     overrides: dict[str, Any] = Field(default_factory=dict)
 
 
-class HorizonSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HorizonSpec(Strict):
     start: dt.date
     end: dt.date
-    warmup_days: int | None = Field(None, ge=0)
+    warmup_days: int | None = Field(None, ge=0, le=MAX_WARMUP_DAYS)
 
 
-class ExperimentSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+class ExperimentSpec(Strict):
+    name: SafeName
     description: str = ""
     config: str = Field(description="county config, relative to the experiment file")
     horizon: HorizonSpec | None = None
-    replications: int = Field(10, ge=1, le=10000)
+    replications: int = Field(10, ge=1, le=MAX_REPLICATIONS)
     seed: int = Field(0, ge=0)
     scale: float = Field(1.0, gt=0.0, le=1.0)
     baseline: str | None = Field(None, description="scenario the summary compares with (default: 'baseline' or the first)")
@@ -82,6 +82,28 @@ class Plan:
     reported_facilities: list[str] = field(default_factory=list)   # touched by some scenario's policies
     uncertainty: bool = False          # replicates draw the ranges (prediction intervals in the summary)
     ranges: dict[str, dict] = field(default_factory=dict)   # parameter key -> range and the scenarios using it
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def horizon(self):
+        return self.scenarios[0].config.horizon
+
+    def short_periods(self) -> dict[str, int]:
+        """Calendar-year periods the horizon covers only in part: {year: simulated days}."""
+        h, out = self.horizon, {}
+        for year in range(h.start.year, h.end.year + 1):
+            first, last = max(h.start, dt.date(year, 1, 1)), min(h.end, dt.date(year, 12, 31))
+            days = (last - first).days + 1
+            if days < (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days:
+                out[str(year)] = days
+        return out
+
+    def horizon_note(self) -> str | None:
+        """'annualised from N days' when a reported year is simulated only in part (indicators stay per year)."""
+        short = self.short_periods()
+        if not short:
+            return None
+        return "; ".join(f"{y} annualised from {d} days" for y, d in short.items())
 
     @property
     def runs(self) -> list[tuple[str, int]]:
@@ -130,8 +152,9 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
     except ValidationError as exc:
         raise format_validation_error(exc, ExperimentSpec, {}, file) from None
     if replications is not None:
-        if replications < 1:
-            raise ConfigError("--replications must be at least 1", file, "replications")
+        if isinstance(replications, bool) or not 1 <= replications <= MAX_REPLICATIONS:
+            raise ConfigError(f"--replications must be between 1 and {MAX_REPLICATIONS:,} (got {replications})",
+                              file, "replications")
         spec.replications = replications
     if scale is not None:
         if not 0 < scale <= 1:
@@ -155,21 +178,37 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
     if spec.overrides:
         tree = deep_merge(tree, spec.overrides, origin, file or "experiment", "")
     _check_scale(spec.scale, config_from_tree(tree, dict(origin), str(config_path)), file)
-    scenarios, touched, ranges = [], {}, {}
+    scenarios, touched, ranges, warnings = [], {}, {}, []
     for i, s in enumerate(spec.scenarios):
         s_origin = dict(origin)
         s_tree = deep_merge(tree, s.overrides, s_origin, file or "experiment") if s.overrides else tree
         cfg = config_from_tree(s_tree, s_origin, str(config_path))
         where = f"scenarios.{i}.policies"
-        for policy in build_policies(split_policies(s.policies, file, where)[0], cfg, file, where):
+        policies = build_policies(split_policies(s.policies, file, where)[0], cfg, file, where)
+        for policy in policies:
             touched.update(dict.fromkeys(policy.touched_facilities(cfg)))
+        warnings += policy_warnings(policies, s.name, cfg)
         for key, r in ranges_of(s_tree, s.policies).items():
             ranges.setdefault(key, {**r.as_dict(), "scenarios": []})["scenarios"].append(s.name)
         _check_range_ends(s_tree, s.policies, s_origin, str(config_path), file, where)
         scenarios.append(Scenario(s.name, s_tree, s.policies, cfg))
     on = uncertainty if uncertainty is not None else spec.uncertainty is not False
-    return Plan(spec, file, tree, scenarios, replicate_seeds(spec.seed, spec.replications), spec.scale, baseline,
-                list(touched), bool(on and ranges), ranges)
+    plan = Plan(spec, file, tree, scenarios, replicate_seeds(spec.seed, spec.replications), spec.scale, baseline,
+                list(touched), bool(on and ranges), ranges, warnings)
+    if plan.horizon_note():
+        warnings.append(f"the horizon covers part of a year ({plan.horizon_note()}): counts are per year, "
+                        "seasonality and annual caps make such figures rough")
+    return plan
+
+
+def policy_warnings(policies: list, scenario: str, cfg: CountyConfig) -> list[str]:
+    """A warning for each policy whose dates never overlap the reported horizon."""
+    h, out = cfg.horizon, []
+    for p in policies:
+        if p.start > h.end or (p.end is not None and p.end <= h.start):
+            out.append(f"policy '{p.label}' of scenario '{scenario}' never takes effect between {h.start} and "
+                       f"{h.end} (it runs from {p.start}{f' to {p.end}' if p.end else ''})")
+    return out
 
 
 def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], config_file: str,

@@ -40,16 +40,26 @@ RUN_TABLES = ("indicators", "timeseries", "facilities", "villages", "outflow")  
 MIN_PREDICTION_REPLICATES = 10   # fewer replicates give no prediction interval (2.5/97.5% need a spread)
 
 
+def _file_mode() -> int:
+    """The mode an ordinary new file gets (0o666 less the umask), e.g. 0o644 or group-writable 0o664."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)
         raise
 
 
@@ -137,6 +147,8 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "scale": plan.scale,
         "counts_note": (f"runs simulate {plan.scale:g} of the population; counts are scaled back up to the "
                         "full population" if plan.scale < 1 else "full population"),
+        "periods_note": plan.horizon_note() or "every period is a whole calendar year",
+        "warnings": plan.warnings,
         "replications": len(plan.seeds),
         "experiment_seed": plan.spec.seed,
         "replicate_seeds": plan.seeds,
@@ -150,6 +162,53 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "runs": {f"{s}__r{r:03d}": {"scenario": s, "replicate": r, "seed": plan.seeds[r], "status": "pending"}
                  for s, r in plan.runs},
     }
+
+
+def record_failure(path: str | os.PathLike | None, message: str) -> Path | None:
+    """Mark the run folder holding `path` as failed with `message` (if its manifest can still be written)."""
+    if path is None:
+        return None
+    for folder in [Path(path), *Path(path).parents]:
+        if (folder / "manifest.json").is_file():
+            try:
+                manifest = read_manifest(folder)
+                manifest["status"] = "failed"
+                manifest["error"] = message
+                write_manifest(folder, manifest)
+            except (OSError, ValueError):
+                pass
+            return folder
+    return None
+
+
+REQUIRED_TABLES = ("manifest.json", "summary.csv", "timeseries.parquet")
+
+
+def check_results_folder(folder: Path) -> None:
+    """ConfigError naming the first table of a results folder that is missing or cannot be read."""
+    import pyarrow.parquet as pq
+
+    if not folder.is_dir():
+        raise ConfigError("no such results folder", folder, None)
+    for name in REQUIRED_TABLES:
+        f = folder / name
+        if not f.is_file():
+            raise ConfigError(f"not a finished results folder: {name} is missing (rerun the experiment, or "
+                              "finish it with `gradsim run EXP.yaml --resume`)", folder, None)
+        try:
+            if name.endswith(".json"):
+                data = json.loads(f.read_text(encoding="utf-8"))
+                missing = [k for k in ("experiment", "scenarios", "replications") if k not in data]
+            elif name.endswith(".csv"):
+                missing = [c for c in ("scenario", "period", "indicator", "mean")
+                           if c not in pd.read_csv(f, nrows=5).columns]
+            else:
+                missing = [c for c in ("scenario", "date", "tier") if c not in pq.read_schema(f).names]
+        except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ConfigError(f"{name} is damaged and cannot be read ({str(exc)[:120]}); rerun the "
+                              "experiment", folder, None) from None
+        if missing:
+            raise ConfigError(f"{name} is damaged: no {', '.join(missing)}; rerun the experiment", folder, None)
 
 
 def _now() -> str:

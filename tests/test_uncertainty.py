@@ -25,16 +25,27 @@ CHRONIC_RANGE = {"value": 2.0, "uncertain": {"low": 1.0, "high": 3.0}}
 POLICY_RANGE = {"value": 0.05, "uncertain": {"low": 0.0, "high": 0.1, "distribution": "triangular"}}
 
 
+def _central_small(tmp_path: Path) -> Path:
+    """The small county with every range of the seed config at its central value (no ranges), so
+    that a test sees only the ranges it adds."""
+    path = tmp_path / "small_central.yaml"
+    if not path.is_file():
+        central, _ = split_ranges(load_tree(SMALL)[0])
+        path.write_text(yaml.safe_dump(central, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def _county(tmp_path: Path, node=RANGE, more: dict | None = None) -> Path:
     path = tmp_path / "county.yaml"
-    lines = [f"extends: {SMALL}"] + [f"{k}: {json.dumps(v)}   # test range" for k, v in {RATIO: node, **(more or {})}.items()]
+    lines = [f"extends: {_central_small(tmp_path)}"] + [
+        f"{k}: {json.dumps(v)}   # test range" for k, v in {RATIO: node, **(more or {})}.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
 def _policy(node=POLICY_RANGE) -> dict:
     return {"policy": "reimbursement", "start": "2022-01-01",
-            "params": {"inpatient": {"township": {"ratio_change": node}}}}
+            "params": {"schemes": ["resident"], "inpatient": {"township": {"ratio_change": node}}}}
 
 
 def _exp(config: Path, replications: int = 3, **extra) -> dict:
@@ -53,7 +64,7 @@ def test_range_loads_as_its_central_value_and_is_recorded(tmp_path):
     central, ranges = split_ranges(load_tree(path)[0])
     assert ranges == {RATIO: Range(0.8, 0.5, 0.95, "uniform", False)}
     assert central["insurance"]["schemes"]["resident"]["inpatient"]["county"]["ratio"] == 0.8
-    assert split_ranges(load_tree(SMALL)[0])[1] == {}          # a config without ranges has none
+    assert split_ranges(load_tree(_central_small(tmp_path))[0])[1] == {}     # a config without ranges has none
 
 
 def test_ranges_in_lists_and_policies_get_dotted_keys():
@@ -241,7 +252,7 @@ def test_summarize_percentiles_on_a_synthetic_table():
 def test_resume_refuses_a_run_with_uncertainty_switched(tmp_path):
     spec = _exp(_county(tmp_path), replications=1)
     assert plan_experiment(spec).fingerprint() != plan_experiment(spec, uncertainty=False).fingerprint()
-    plain = {**spec, "config": str(SMALL), "scenarios": [{"name": "baseline"}]}   # no ranges: nothing to switch
+    plain = {**spec, "config": str(_central_small(tmp_path)), "scenarios": [{"name": "baseline"}]}   # no ranges
     assert plan_experiment(plain).fingerprint() == plan_experiment(plain, uncertainty=False).fingerprint()
     done = run_experiment(spec, out=tmp_path, workers=1)
     with pytest.raises(ConfigError, match="different experiment"):

@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from ..config import ConfigError, CountyConfig, format_validation_error
+from ..config import ConfigError, CountyConfig, Strict, format_validation_error
 
 if TYPE_CHECKING:
     from ..model import GradedCareModel
@@ -26,14 +26,12 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, type["Policy"]] = {}
 
 
-class Params(BaseModel):
-    """Base of every policy's parameter schema: unknown keys are errors."""
-    model_config = ConfigDict(extra="forbid")
+class Params(Strict):
+    """Base of every policy's parameter schema: unknown keys, NaN, ±inf and true/false for numbers are errors."""
 
 
-class PolicySpec(BaseModel):
+class PolicySpec(Strict):
     """How a policy is written in an experiment's scenario."""
-    model_config = ConfigDict(extra="forbid")
     policy: str
     start: dt.date
     end: dt.date | None = None

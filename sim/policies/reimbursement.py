@@ -60,9 +60,17 @@ class Reimbursement(Policy):
                 if ch.ratio is not None and ch.ratio_change is not None:
                     problems.append((here, "give either ratio or ratio_change, not both"))
                 for s in self._schemes(config):
-                    if tier not in getattr(config.insurance.schemes[s], care) and ch.ratio is None:
+                    old = getattr(config.insurance.schemes[s], care).get(tier)
+                    if old is None and ch.ratio is None:
                         problems.append((here, f"scheme '{s}' has no {care} benefit for tier '{tier}': "
                                                "a new benefit needs an absolute `ratio`"))
+                    elif old is not None and ch.ratio_change is not None \
+                            and not 0.0 <= old.ratio + ch.ratio_change <= 1.0:
+                        problems.append((f"{here}.ratio_change",
+                                         f"scheme '{s}', {care} tier '{tier}': {old.ratio:.0%} "
+                                         f"{ch.ratio_change:+.0%} = {old.ratio + ch.ratio_change:.0%}, outside "
+                                         "0-100%; allowed here: "
+                                         f"{-old.ratio:+.2f} to {1 - old.ratio:+.2f}"))
         return problems
 
     def apply(self, model):
