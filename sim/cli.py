@@ -23,8 +23,9 @@ EXIT_MEMORY = 4           # the population does not fit in this machine's memory
 EXIT_INTERRUPTED = 130    # Ctrl-C: finished runs are kept; continue with --resume
 
 MAIN_INDICATORS = [  # (indicator, label, short label, format)
-    ("in_county_outpatient_visits", "in-county visits", "visits", "{:,.0f}"),
-    ("in_county_admissions", "in-county admissions", "admissions", "{:,.0f}"),
+    ("visits_delivered_in_county", "visits in the county", "visits", "{:,.0f}"),
+    ("admissions_delivered_in_county", "admissions in the county", "admissions", "{:,.0f}"),
+    ("out_of_county_admission_rate", "out-of-county adm. rate", "out-cty adm", "{:.1%}"),
     ("out_of_province_admission_rate", "out-of-prov. adm. rate", "out-prov adm", "{:.1%}"),
     ("primary_care_share", "primary-care share", "primary care", "{:.1%}"),
     ("effective_reimbursement_ratio", "fund / spending", "fund/spend", "{:.1%}"),
@@ -174,7 +175,7 @@ def format_table(summary, baseline: str, period: str = "all", note: str | None =
         rows = s[s["indicator"] == key].set_index("scenario")
         if rows.empty or baseline not in rows.index:
             continue
-        pct, whole = "%" in fmt, key in ("in_county_outpatient_visits", "in_county_admissions")
+        pct, whole = "%" in fmt, key in ("visits_delivered_in_county", "admissions_delivered_in_county")
         b = rows.loc[baseline]
         cells[(key, baseline)] = _cell(b["mean"], b["ci_low"], b["ci_high"], b["n"], pct, False, whole,
                                        _get(b, "prediction_low"), _get(b, "prediction_high"))

@@ -24,10 +24,11 @@ def _replicates(cfg, scale: float, n: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# Displacement is a rare event (≈900 of 1.1 million episodes a year) that grows convexly with the
-# noise of the background's estimated demand; at 0.05 it reads ≈30% high (docs/ODD.md, "Reduced
-# scale"). It is held to that bound there instead of the interval; at 0.1 it meets the interval.
-KNOWN_BIAS = {(0.05, "displaced_episodes"): 1.5}
+# Displacement is a rare event that grows convexly with the noise of the background's estimated
+# demand; at 0.05 it reads high, and the few patients it turns away at the nearly full hospitals of
+# the province go out of the province instead (docs/ODD.md, "Reduced scale"). These are held to a
+# documented bound at 0.05 instead of the interval; at 0.1 every indicator meets the interval.
+KNOWN_BIAS = {(0.05, "displaced_episodes"): 1.5, (0.05, "out_of_province_rate"): 1.05}
 
 
 @pytest.mark.slow
