@@ -108,7 +108,10 @@ class ChoiceTables:
         beta = rules.beta_of(p, care, sev)
         decides = self.penalised.take(v * self.n_schemes + scheme, axis=0) & ~b.filed[:, None]
         settled = np.where(b.filed[:, None], oop_filed, oop_unfiled)
-        cost_yuan, p_file = expected_cost(beta[:, None], oop_filed, settled, self.hassle[care][:, None], decides)
+        hassle = self.hassle[care]
+        if pop.extra_hassle is not None:            # approval by a medical community (referral management)
+            hassle = hassle + np.where(b.emergency, 0.0, pop.extra_hassle.ravel().take(person * 2 + care))
+        cost_yuan, p_file = expected_cost(beta[:, None], oop_filed, settled, hassle[:, None], decides)
         primary = self.alt_primary.take(v, axis=0)
         follows = np.where(b.referred_down[:, None], primary, meets & b.referred_up[:, None])
         if pop.in_county_referral is not None:    # referral routed within the county (policies)

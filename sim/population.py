@@ -29,6 +29,7 @@ class Population:
     oop_ytd: np.ndarray        # (N,) int64 fen paid out of pocket this year
     inpatient_risk: np.ndarray | None = None   # (N,) multiplier <= 1 set by prevention policies
     in_county_referral: np.ndarray | None = None   # (N,) bool: referrals routed within the county (policies)
+    extra_hassle: np.ndarray | None = None         # (N, 2) yuan added to the filing hassle (referral management)
 
     def __len__(self) -> int:
         return self.age_band.size

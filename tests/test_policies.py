@@ -22,7 +22,7 @@ SEED = ROOT / "configs" / "seed_county.yaml"
 EXPERIMENTS = ["medical_community_reform", "primary_care_network", "reimbursement_gap"]
 LEVERS = ["reimbursement", "send_down_physicians", "train_up", "family_doctor_contracting", "chronic_capitation",
           "township_run_village_clinics", "branch_campus", "mobile_doctor_stations", "essential_drugs",
-          "capacity_investment", "emergency_network"]
+          "capacity_investment", "emergency_network", "county_hospital_capability", "referral_management"]
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,9 @@ def every_lever(start):
         spec("capacity_investment", {"facility": "township_09", "beds": 20, "physicians": 5, "ramp_days": 10},
              start),
         spec("emergency_network", {"townships": ["township_10", "township_11"]}, start),
+        spec("county_hospital_capability", {"hospital": "county_people", "provincial_specialties": 9,
+                                            "municipal_specialties": 5}, start),
+        spec("referral_management", {"townships": ["township_03"]}, start),
     ]
 
 
@@ -362,6 +365,15 @@ def test_reimbursement_changes_ratios_and_reverts(cfg):
     (spec("capacity_investment", {"facility": "county_people", "beds": 5}, "2023-01-01", "2022-12-31"),
      "policies.0.end", "after start"),
     ({"policy": "no_such_lever", "start": "2023-01-01"}, "policies.0.policy", "send_down_physicians"),
+    (spec("county_hospital_capability", {"hospital": "county_zoo", "gain": 0.5}), "policies.0.params.hospital",
+     "county_people"),
+    (spec("county_hospital_capability", {"hospital": "county_people"}), "policies.0.params",
+     "key specialties built"),
+    (spec("county_hospital_capability", {"hospital": "county_people", "gain": 3.0}), "policies.0.params.gain",
+     "less than or equal to 2"),
+    (spec("referral_management", {"townships": ["atlantis"]}), "policies.0.params.townships.0", "township_13"),
+    (spec("referral_management", {"approval_hassle": {"inpatient": -5}}), "policies.0.params.approval_hassle.inpatient",
+     "between 0"),
 ])
 def test_bad_policy_parameters_name_the_key(cfg, bad, path, words):
     with pytest.raises(ConfigError) as err:
@@ -427,3 +439,42 @@ def test_flagship_has_baseline_reform_and_each_lever_alone():
     moves = next(p for p in scen["reform"]["policies"] if p["policy"] == "send_down_physicians")["params"]["moves"]
     assert sum(m["physicians"] for m in moves) == 11 and len({m["to"] for m in moves}) == 4
     assert raw["horizon"]["start"] == dt.date(2022, 1, 1) and raw["horizon"]["end"] == dt.date(2024, 12, 31)
+
+
+# ---------------------------------------------------------------- capability and referral management
+def _severe_outflow(m) -> float:
+    """Out-of-county share of severity-4 general admissions."""
+    flows = m.flows.sum(axis=0)[:, 1, 0, 3].sum(axis=(1, 2))            # tier
+    return flows[~m.tier_in_county].sum() / flows.sum()
+
+
+def test_county_hospital_capability_keeps_severe_cases_in_the_county_in_proportion(cfg):
+    runs = {}
+    for gain in (0.0, 0.4, 0.8):
+        specs = [spec("county_hospital_capability", {"hospital": "county_people", "gain": gain, "ramp_days": 0})] \
+            if gain else []
+        m = model(cfg, specs, scale=0.2)
+        m.run()
+        runs[gain] = m
+    people = runs[0.8].facilities.index("county_people")
+    assert runs[0.8].facilities.capability[people] == pytest.approx(runs[0.0].facilities.capability[people] + 0.8)
+    out = [_severe_outflow(runs[g]) for g in (0.0, 0.4, 0.8)]
+    assert out[0] > out[1] > out[2]
+
+
+def test_referral_management_lowers_the_outflow_of_covered_residents_only(cfg):
+    covered = ["township_02", "township_03", "township_04"]
+    base = model(cfg, scale=0.2)
+    base.run()
+    managed = model(cfg, [spec("referral_management", {"townships": covered,
+                                                        "approval_hassle": {"inpatient": 20000}})], scale=0.2)
+    managed.run()
+    towns = [base.county.township_names.index(t) for t in covered]
+
+    def outflow(m, inside: bool) -> float:
+        mask = np.isin(m.county.village_township, towns) == inside
+        served = m.village_served.sum(axis=0)[mask][:, :, 1].sum(axis=0)
+        return served[~m.tier_in_county].sum() / served.sum()
+
+    assert outflow(managed, True) < outflow(base, True) - 0.005
+    assert outflow(managed, False) == pytest.approx(outflow(base, False), abs=0.005)

@@ -112,7 +112,8 @@ def ensure_care_price(model: "GradedCareModel") -> np.ndarray:
 
 # ------------------------------------------------------------------ per-resident layers
 def set_layer(model: "GradedCareModel", kind: str, owner, values: np.ndarray | None) -> None:
-    """Set (or with None remove) one policy's layer of `inpatient_risk` or `in_county_referral`."""
+    """Set (or with None remove) one policy's layer of `inpatient_risk` (the smallest multiplier
+    counts), `in_county_referral` (any layer) or `filing_hassle` ((N, 2) yuan; layers add up)."""
     layers = model.policy_state.setdefault(("layers", kind), {})
     if values is None:
         layers.pop(owner, None)
@@ -123,6 +124,8 @@ def set_layer(model: "GradedCareModel", kind: str, owner, values: np.ndarray | N
         pop.inpatient_risk = np.minimum.reduce(list(layers.values())) if layers else None
     elif kind == "in_county_referral":
         pop.in_county_referral = np.logical_or.reduce(list(layers.values())) if layers else None
+    elif kind == "filing_hassle":
+        pop.extra_hassle = np.add.reduce(list(layers.values())) if layers else None
     else:
         raise ValueError(f"unknown layer kind {kind!r}")
 
