@@ -130,7 +130,24 @@ def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
         rows[period] = [row[n] for n in names]
     df = pd.DataFrame.from_dict(rows, orient="index", columns=names)
     df.index.name = "period"
+    for community in model.communities:
+        if community.budget_per_capita is not None:        # its capitation has started
+            df = df.join(community_indicators(community, list(df.index)))
     return df
+
+
+COMMUNITY_MEASURES = ("budget", "spending_in_county", "spending_outside", "surplus")
+
+
+def community_indicators(community, periods: list[str]) -> pd.DataFrame:
+    """`community.<name>.<measure>` per period, yuan a year at full scale, from the community's
+    closed years (sim.community); "all" is the mean over them. NaN before its first closed year."""
+    rows = {}
+    for period in periods:
+        years = [y for y in community.ledger if period in ("all", str(y))]
+        rows[period] = {f"community.{community.name}.{k}": (float(np.mean([community.ledger[y][k] for y in years]))
+                                                            if years else float("nan")) for k in COMMUNITY_MEASURES}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def daily_timeseries(model: "GradedCareModel") -> pd.DataFrame:

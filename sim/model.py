@@ -187,6 +187,8 @@ class GradedCareModel(mesa.Model):
         self.policy_state: dict = {}         # per-policy state kept on the model (sim.policies.common)
         self.emergency_hours: np.ndarray | None = None   # (V, F) travel hours for severe episodes (policies)
         self.emergency_from_severity = SEVERITY_LEVELS + 1
+        self.communities: list = []          # medical communities holding budgets (sim.community, capitation)
+        self.admission_screen: tuple | None = None   # (per-resident probability, facility mask): cost containment
 
         self.county: County = build_county(config)
         for policy in self.policies:
@@ -234,6 +236,8 @@ class GradedCareModel(mesa.Model):
 
         for fid in range(len(self.facilities)):
             Facility(self, fid)
+        for policy in self.policies:
+            policy.attach(self)
         self._patients_pending = bool(patient_agents)
 
     def _ensure_patients(self) -> None:
@@ -468,6 +472,9 @@ class GradedCareModel(mesa.Model):
             b, f, pos, care, tier, ref_draw, shortfall, capability = (
                 b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest],
                 capability[rest])
+        if self.admission_screen is not None:    # a budget-holding community admits fewer minor cases
+            b, f, pos, care, tier, ref_draw, shortfall = self._screen_admissions(
+                b, f, pos, care, tier, ref_draw, shortfall, left_over, d)
 
         capacity = np.concatenate([slots, beds_free])
         key = f + care * len(fac)
@@ -505,6 +512,24 @@ class GradedCareModel(mesa.Model):
                                            ref_tier=tier[out_ref]))
                 self.daily["continuations"][d, 0] += n
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
+
+    def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
+        """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
+        away under budget pressure: like a displacement, they choose again elsewhere."""
+        prob, facilities = self.admission_screen
+        candidate = (care == 1) & (b.severity <= 2) & facilities[f]
+        turned = candidate & (self.streams["policy"].random(len(b)) < prob[b.person])
+        if not turned.any():
+            return b, f, pos, care, tier, ref_draw, shortfall
+        idx = np.flatnonzero(turned)
+        self._tally("rejected", f[idx], 1)
+        away = b.take(idx)
+        np.add.at(self.daily["displaced"][d], away.care[~away.displaced], 1)
+        away.displaced[:] = True
+        away.excluded |= np.left_shift(1, pos[idx]).astype(np.int64)
+        left_over.append(away)
+        rest = np.flatnonzero(~turned)
+        return b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest]
 
     def _uniforms(self, b: Batch, attempt: np.ndarray, column: int, stream: str) -> np.ndarray:
         """The episode's own number for this attempt (common random numbers); a stream's after ATTEMPTS."""
@@ -546,6 +571,8 @@ class GradedCareModel(mesa.Model):
         self._tally("cost", f, care, cost)
         if d >= self.warmup_days:
             self._record_flows(b, care, tier)
+        for community in self.communities:
+            community.charge(d, b.person, fund, self.tier_in_county[tier])
 
         inp = np.flatnonzero(~out)
         if inp.size:
@@ -553,7 +580,10 @@ class GradedCareModel(mesa.Model):
                            cfg.care.max_los_days, _normal(b.rn[inp, RN_LOS]))
             self.beds.admit(f[inp], los, d)
             self._tally("los_days", f[inp], 1, los)
-            down = b.rn[inp, RN_DOWN] < self.referral_down[tier[inp]]
+            p_down = self.referral_down[tier[inp]]
+            if pop.extra_down is not None:      # a budget-holding community refers recovering patients down
+                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[b.person[inp]])
+            down = b.rn[inp, RN_DOWN] < p_down
             if down.any():
                 self.followup_day = np.concatenate([self.followup_day, d + los[down]])
                 self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
@@ -596,7 +626,10 @@ class GradedCareModel(mesa.Model):
         np.add.at(self.daily["pending"][d], self.pending.care, 1)
 
     def _close_year(self, year: int) -> None:
-        """Record the year's catastrophic-spending share; reset annual insurance accounts."""
+        """Record the year's catastrophic-spending share; reset annual insurance accounts; let active
+        policies close their year (a medical community's books)."""
+        for policy in self.active_policies:
+            policy.year_end(self, year)
         pop = self.population
         income = np.array([b.annual_income for b in self.config.population.income_bands]) * insurance.FEN
         threshold = self.config.insurance.catastrophic_threshold * income[pop.income_band]

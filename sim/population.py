@@ -30,6 +30,7 @@ class Population:
     inpatient_risk: np.ndarray | None = None   # (N,) multiplier <= 1 set by prevention policies
     in_county_referral: np.ndarray | None = None   # (N,) bool: referrals routed within the county (policies)
     extra_hassle: np.ndarray | None = None         # (N, 2) yuan added to the filing hassle (referral management)
+    extra_down: np.ndarray | None = None           # (N,) probability added to down-referral at discharge (capitation)
 
     def __len__(self) -> int:
         return self.age_band.size

@@ -8,10 +8,12 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 import sim
+from conftest import run_model, small_config
 from sim.cli import main as cli_main
 from sim.config import ConfigError
 from sim.experiment import run_experiment
@@ -22,7 +24,8 @@ SEED = ROOT / "configs" / "seed_county.yaml"
 EXPERIMENTS = ["medical_community_reform", "primary_care_network", "reimbursement_gap"]
 LEVERS = ["reimbursement", "send_down_physicians", "train_up", "family_doctor_contracting", "chronic_capitation",
           "township_run_village_clinics", "branch_campus", "mobile_doctor_stations", "essential_drugs",
-          "capacity_investment", "emergency_network", "county_hospital_capability", "referral_management"]
+          "capacity_investment", "emergency_network", "county_hospital_capability", "referral_management",
+          "capitation"]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +64,8 @@ def every_lever(start):
         spec("county_hospital_capability", {"hospital": "county_people", "provincial_specialties": 9,
                                             "municipal_specialties": 5}, start),
         spec("referral_management", {"townships": ["township_03"]}, start),
+        spec("capitation", {"townships": ["township_04"], "budget_per_capita": 900, "containment": 0.2,
+                            "member_hospitals": ["county_tcm"]}, start),
     ]
 
 
@@ -478,3 +483,54 @@ def test_referral_management_lowers_the_outflow_of_covered_residents_only(cfg):
 
     assert outflow(managed, True) < outflow(base, True) - 0.005
     assert outflow(managed, False) == pytest.approx(outflow(base, False), abs=0.005)
+
+
+# ---------------------------------------------------------------- capitation as budget-holding
+def _small_year():
+    return small_config({"horizon.start": "2022-01-01", "horizon.end": "2023-12-31", "horizon.warmup_days": 30})
+
+
+def _cap_model(params, seed=3):
+    cfg = _small_year()
+    pol = build_policies([spec("capitation", params, "2023-01-01")], cfg) if params is not None else []
+    return run_model(cfg, seed=seed, scale=0.5, policies=pol)
+
+
+def test_the_community_books_add_up_to_the_fund_it_is_charged():
+    m = _cap_model({"townships": ["town_a", "town_b", "town_c"]})
+    community = m.communities[0]
+    days = np.arange(m.warmup_days, m.n_days)
+    charged = community.spent[days].sum()
+    assert charged == m.records["fund"][days].sum()                 # everyone covered: every fund payment
+    ind = m.indicators()
+    for year, books in community.ledger.items():
+        assert books["budget"] == pytest.approx(books["spending_in_county"] + books["spending_outside"]
+                                                + books["surplus"])
+        assert ind.loc[str(year), f"community.{community.name}.surplus"] == pytest.approx(books["surplus"])
+    y2023 = community.ledger[2023]
+    assert y2023["spending_in_county"] + y2023["spending_outside"] == pytest.approx(
+        ind.loc["2023", "fund_spending_per_capita"] * m.config.population.size, rel=1e-9)
+
+
+def test_a_community_without_budget_pressure_changes_nothing():
+    base = _cap_model(None).indicators()
+    slack = _cap_model({"townships": ["town_a", "town_b"], "budget_per_capita": 1e7, "containment": 0.5,
+                        "member_hospitals": ["county_people"]}).indicators()
+    shared = [c for c in base.columns]
+    pd.testing.assert_frame_equal(base[shared], slack[shared])
+    assert (slack.loc["2023", [c for c in slack.columns if c.endswith(".surplus")]] > 0).all()
+
+
+def _covered_outflow(m, towns=("town_a", "town_b")):
+    idx = [m.county.township_names.index(t) for t in towns]
+    served = m.village_served[-1][np.isin(m.county.village_township, idx)][:, :, 1].sum(axis=0)
+    return served[~m.tier_in_county].sum() / served.sum()
+
+
+def test_the_same_capitation_lever_can_lower_or_raise_outflow():
+    towns = ["town_a", "town_b"]
+    managed = {"townships": towns, "approval_hassle": {"inpatient": 20000}, "member_hospitals": ["county_people"]}
+    contained = {"townships": towns, "approval_hassle": {"inpatient": 0}, "containment": 0.6,
+                 "member_hospitals": ["county_people", "county_third"], "budget_growth": -0.05}
+    base, lower, higher = (_covered_outflow(_cap_model(p)) for p in (None, managed, contained))
+    assert lower < base < higher

@@ -59,6 +59,12 @@ class Policy:
     def prepare(self, model: "GradedCareModel") -> None:
         """Called once when the model is built, before residents exist; must not change results."""
 
+    def attach(self, model: "GradedCareModel") -> None:
+        """Called once the residents exist (e.g. to start keeping books); must not change results."""
+
+    def year_end(self, model: "GradedCareModel", year: int) -> None:
+        """Called when a calendar year closes while the policy is active (default: nothing)."""
+
     def new_facilities(self, config: CountyConfig) -> list[str]:
         """Names of facilities this policy adds (checked for clashes across the whole set)."""
         return []

@@ -113,7 +113,8 @@ def ensure_care_price(model: "GradedCareModel") -> np.ndarray:
 # ------------------------------------------------------------------ per-resident layers
 def set_layer(model: "GradedCareModel", kind: str, owner, values: np.ndarray | None) -> None:
     """Set (or with None remove) one policy's layer of `inpatient_risk` (the smallest multiplier
-    counts), `in_county_referral` (any layer) or `filing_hassle` ((N, 2) yuan; layers add up)."""
+    counts), `in_county_referral` (any layer), `filing_hassle` ((N, 2) yuan; layers add up) or
+    `down_referral` (added down-referral probability; layers add up)."""
     layers = model.policy_state.setdefault(("layers", kind), {})
     if values is None:
         layers.pop(owner, None)
@@ -126,6 +127,8 @@ def set_layer(model: "GradedCareModel", kind: str, owner, values: np.ndarray | N
         pop.in_county_referral = np.logical_or.reduce(list(layers.values())) if layers else None
     elif kind == "filing_hassle":
         pop.extra_hassle = np.add.reduce(list(layers.values())) if layers else None
+    elif kind == "down_referral":
+        pop.extra_down = np.add.reduce(list(layers.values())) if layers else None
     else:
         raise ValueError(f"unknown layer kind {kind!r}")
 
