@@ -378,7 +378,7 @@ def test_reimbursement_changes_ratios_and_reverts(cfg):
      "less than or equal to 2"),
     (spec("referral_management", {"townships": ["atlantis"]}), "policies.0.params.townships.0", "township_13"),
     (spec("referral_management", {"approval_hassle": {"inpatient": -5}}), "policies.0.params.approval_hassle.inpatient",
-     "between 0"),
+     "greater than or equal to 0"),
 ])
 def test_bad_policy_parameters_name_the_key(cfg, bad, path, words):
     with pytest.raises(ConfigError) as err:

@@ -25,7 +25,6 @@ the community's rules (docs/policies.md says which conditions give which).
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 import numpy as np
@@ -33,8 +32,8 @@ from pydantic import Field
 
 from ..community import MedicalCommunity
 from .base import Params, Policy, register
-from .common import (check_names, fid, hospital_names, residents_of, set_layer, township_centre_ids, township_index,
-                     township_names)
+from .common import (CareYuan, check_names, fid, hospital_names, per_care, residents_of, set_layer,
+                     township_centre_ids, township_index, township_names)
 
 MIN_HISTORY_DAYS = 90
 
@@ -48,9 +47,8 @@ class CapitationBudgetParams(Params):
     surplus_retained: float = Field(1.0, ge=0.0, le=1.0, description="share of a surplus (or deficit) it keeps")
     pressure_margin: float = Field(0.1, gt=0.0, le=1.0, description="projected spending below (1 - margin) x "
                                                                      "budget is no pressure")
-    approval_hassle: dict[Literal["outpatient", "inpatient"], float] = Field(
-        default_factory=lambda: {"outpatient": 50.0, "inpatient": 2000.0},
-        description="yuan on the filing decision outside the county at full pressure")
+    approval_hassle: CareYuan = Field(default_factory=lambda: {"outpatient": 50.0, "inpatient": 2000.0},
+                                      description="yuan on the filing decision outside the county at full pressure")
     down_referral: float = Field(0.15, ge=0.0, le=1.0, description="added down-referral probability at full pressure")
     admission_reduction: float = Field(0.117, ge=0.0, lt=1.0,
                                        description="fewer inpatient episodes of covered chronic patients at full pressure")
@@ -133,9 +131,8 @@ class Capitation(Policy):
         level = round(self.pressure(model), 1)                       # responses move in steps of 0.1
         if level != st["pressure"]:
             st["pressure"] = level
-            hassle = np.array([p.approval_hassle.get("outpatient", 0.0), p.approval_hassle.get("inpatient", 0.0)])
             covered = community.covered
-            set_layer(model, "filing_hassle", self, np.where(covered[:, None], hassle * level, 0.0))
+            set_layer(model, "filing_hassle", self, np.where(covered[:, None], per_care(p.approval_hassle) * level, 0.0))
             set_layer(model, "down_referral", self, np.where(covered, p.down_referral * level, 0.0))
             set_layer(model, "inpatient_risk", self,
                       np.where(covered & pop.chronic, 1.0 - p.admission_reduction * level, 1.0))

@@ -8,9 +8,10 @@ with no layer left the model's column is None again and nothing is drawn for it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
 from ..config import CountyConfig
 from ..county import village_clinic_name
@@ -111,6 +112,14 @@ def ensure_care_price(model: "GradedCareModel") -> np.ndarray:
 
 
 # ------------------------------------------------------------------ per-resident layers
+CareYuan = dict[Literal["outpatient", "inpatient"], Annotated[float, Field(ge=0.0, le=1e6)]]   # yuan per care type
+
+
+def per_care(values: dict[str, float]) -> np.ndarray:
+    """[outpatient, inpatient] from a per-care-type mapping (a missing care type is 0)."""
+    return np.array([values.get("outpatient", 0.0), values.get("inpatient", 0.0)])
+
+
 def set_layer(model: "GradedCareModel", kind: str, owner, values: np.ndarray | None) -> None:
     """Set (or with None remove) one policy's layer of `inpatient_risk` (the smallest multiplier
     counts), `in_county_referral` (any layer), `filing_hassle` ((N, 2) yuan; layers add up) or

@@ -19,15 +19,14 @@ import numpy as np
 from pydantic import Field
 
 from .base import Params, Policy, register
-from .common import check_names, ramp, residents_of, set_layer, township_index, township_names
+from .common import CareYuan, check_names, per_care, ramp, residents_of, set_layer, township_index, township_names
 
 
 class ReferralManagementParams(Params):
     townships: list[str] | None = Field(None, description="whose residents need approval (default: the whole county)")
     scope: Literal["all", "chronic"] = Field("all", description="all covered residents, or their chronic patients")
-    approval_hassle: dict[Literal["outpatient", "inpatient"], float] = Field(
-        default_factory=lambda: {"outpatient": 50.0, "inpatient": 2000.0},
-        description="yuan-equivalent added to the filing hassle outside the county")
+    approval_hassle: CareYuan = Field(default_factory=lambda: {"outpatient": 50.0, "inpatient": 2000.0},
+                                      description="yuan-equivalent added to the filing hassle outside the county")
     ramp_days: int = Field(0, ge=0, description="days until approval is fully in force")
 
 
@@ -37,11 +36,7 @@ class ReferralManagement(Policy):
     Params = ReferralManagementParams
 
     def check(self, config):
-        problems = check_names(self.params.townships, township_names(config), "townships", "township")
-        for care, v in self.params.approval_hassle.items():
-            if not 0 <= v <= 1e6:
-                problems.append((f"approval_hassle.{care}", f"must be between 0 and 1,000,000 yuan (got {v})"))
-        return problems
+        return check_names(self.params.townships, township_names(config), "townships", "township")
 
     def apply(self, model):
         p, pop, st = self.params, model.population, self.state(model)
@@ -56,8 +51,8 @@ class ReferralManagement(Policy):
         if progress == st["progress"]:
             return
         st["progress"] = progress
-        per_care = np.array([p.approval_hassle.get("outpatient", 0.0), p.approval_hassle.get("inpatient", 0.0)])
-        set_layer(model, "filing_hassle", self, np.where(st["covered"][:, None], per_care * progress, 0.0))
+        set_layer(model, "filing_hassle", self,
+                  np.where(st["covered"][:, None], per_care(p.approval_hassle) * progress, 0.0))
 
     def revert(self, model):
         set_layer(model, "filing_hassle", self, None)
