@@ -13,6 +13,9 @@ from pathlib import Path
 
 from .config import ConfigError
 
+EXIT_FOLDER_BUSY = 3      # the results folder is being run by another process (an environment fault)
+EXIT_RUNS_FAILED = 5      # some runs raised: the others' tables are written, the errors are in manifest.json
+
 MAIN_INDICATORS = [  # (indicator, label, short label, format)
     ("in_county_outpatient_visits", "in-county visits", "visits", "{:,.0f}"),
     ("in_county_admissions", "in-county admissions", "admissions", "{:,.0f}"),
@@ -33,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run an experiment YAML (scenarios x replications)")
     r.add_argument("experiment", help="experiment YAML, e.g. experiments/baseline.yaml")
     r.add_argument("--out", default="results", help="parent folder of results (default: results/)")
-    r.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: all cores); with --scheduler local, Dask workers")
+    r.add_argument("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
+                   help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a running scheduler "
+                        "(docs/dask.md)")
     r.add_argument("--replications", type=int, default=None, help="override the file's replications")
     r.add_argument("--scale", type=float, default=None, help="population fraction, e.g. 0.1 for a quick look")
     r.add_argument("--resume", nargs="?", const=True, default=None, metavar="RUN_FOLDER",
@@ -76,33 +83,48 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .experiment import plan_experiment, run_experiment
-    plan = plan_experiment(args.experiment, args.replications, args.scale, uncertainty=args.uncertainty)
+    from .experiment import plan_run, run_experiment
+    from .results import RunsFailed
+    plan, folder = plan_run(args.experiment, args.out, args.replications, args.scale, args.resume,
+                            uncertainty=args.uncertainty)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise ConfigError("--workers must be at least 1", None, "--workers")
     if not args.quiet:
         note = "" if plan.scale == 1 else f" at {plan.scale:g} of the population (counts scaled back up)"
-        print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s) x {len(plan.seeds)} replication(s) = "
-              f"{len(plan.runs)} runs{note}, {min(workers, len(plan.runs))} worker(s)", file=sys.stderr)
-    if args.resume and not args.quiet:
-        from .results import find_resumable, run_complete
-        folder = find_resumable(Path(args.out) / plan.spec.name, plan,
-                                None if args.resume is True else Path(args.resume))
-        done = sum(run_complete(folder / "runs", f"{s}__r{r:03d}") for s, r in plan.runs)
+        samples = f" x {len(plan.sample_ids)} {plan.sweep.design} sample(s)" if plan.sweep else ""
+        where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{min(workers, len(plan.runs))} worker(s)"
+        print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s){samples} x {len(plan.seeds)} replication(s) = "
+              f"{len(plan.runs)} runs{note}, {where}", file=sys.stderr)
+    if folder is not None and not args.quiet:
+        from .results import run_complete
+        done = sum(run_complete(folder / "runs", i) for i in plan.run_ids())
         print(f"resuming {folder}: {done} of {len(plan.runs)} runs already done", file=sys.stderr)
     t0 = time.time()
     try:
-        result = run_experiment(args.experiment, out=args.out, workers=workers, replications=args.replications,
-                                scale=args.scale, resume=args.resume, progress=not args.quiet,
-                                uncertainty=args.uncertainty)
+        result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
+                                scale=plan.scale, resume=folder, progress=not args.quiet,
+                                uncertainty=plan.uncertainty if plan.ranges else None, scheduler=args.scheduler)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return 130
-    if not args.quiet:
+    except RunsFailed as exc:
+        print(f"error: {exc}; details in manifest.json (runs.<id>.error)", file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    if not args.quiet and plan.sweep is not None:
+        print(f"\n{len(plan.sample_ids)} samples of a {plan.sweep.design} design over "
+              f"{len(plan.sweep.parameters)} parameter(s); each sample's levels and changes are in summary.csv "
+              f"(column sample; values in samples.parquet). Sensitivity: gradsim analyze {result.path}")
+    elif not args.quiet:
         years = sorted(p for p in result.summary["period"].astype(str).unique() if p != "all")
         print(format_table(result.summary, plan.baseline, years[-1] if len(years) > 1 else "all"))
         print(f"\n{len(plan.runs)} runs in {time.time() - t0:.0f} s. Results: {result.path}")
+    if result.failed:
+        first = result.manifest["runs"][result.failed[0]].get("error", "")
+        print(f"{len(result.failed)} of {len(plan.runs)} runs failed (the table leaves them out); the first, "
+              f"{result.failed[0]}: {first}\nErrors: {result.path / 'manifest.json'} (runs.<id>.error); "
+              "run them again with --resume", file=sys.stderr)
+        return EXIT_RUNS_FAILED
     if args.plot:
         cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet))
     return 0
@@ -196,6 +218,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from .executors import ExecutorError
+        from .results import FolderBusy
+        if args.debug or not isinstance(exc, (FolderBusy, ExecutorError)):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FOLDER_BUSY
 
 
 if __name__ == "__main__":
