@@ -153,6 +153,7 @@ class DaskExecutor:
 
     def __enter__(self) -> "DaskExecutor":
         try:
+            import dask
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:
             raise ExecutorError("--scheduler needs Dask: pip install 'gradsim[dask]'") from exc
@@ -163,7 +164,7 @@ class DaskExecutor:
                                                 processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)
             else:
-                self.client = Client(self.address, timeout="20s")
+                self.client = Client(self.address, timeout=dask.config.get("distributed.comm.timeouts.connect"))
         except OSError as exc:
             self.__exit__(None)
             raise ExecutorError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from exc

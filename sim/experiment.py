@@ -339,15 +339,23 @@ def run_experiment(source: str | Path | dict, out: str | Path | None = None, wor
     uncertainty: False keeps every uncertain parameter at its central value (default: the file's choice).
     A run that raises is recorded in the manifest and listed in `failed`; the others go on.
     """
-    import shutil
-
-    from . import results as store
     from .executors import open_executor
 
     _refuse_while_a_worker_starts()
     plan, folder = plan_run(source, out, replications, scale, resume, base_dir, uncertainty)
-    root = Path(out or "results") / plan.spec.name
-    fresh_root = not root.exists()
+    todo_guess = len(plan.runs)
+    n_workers = max(1, min(workers or os.cpu_count() or 1, todo_guess))
+    with open_executor(n_workers, scheduler, todo_guess) as executor:      # a cluster that cannot start: no folder
+        return _run_plan(plan, folder, Path(out or "results") / plan.spec.name, executor, progress)
+
+
+def _run_plan(plan: Plan, folder: Path | None, root: Path, executor: Any, progress: bool) -> ExperimentResult:
+    """Run the plan's missing runs into `folder` (a new one under root if None), then combine them."""
+    import shutil
+
+    from . import results as store
+
+    first_new = next((p for p in [*reversed(root.parents), root] if not p.exists()), None)
     created = folder is None
     folder = folder or store.new_run_folder(root)
     runs_dir = folder / "runs"
@@ -361,18 +369,13 @@ def run_experiment(source: str | Path | dict, out: str | Path | None = None, wor
             for i in done:
                 manifest["runs"][i]["status"] = "complete"
             store.write_manifest(folder, manifest)
-            todo = len(plan.runs) - len(done)
-            n_workers = max(1, min(workers or os.cpu_count() or 1, todo or 1))
             bar = _progress(len(plan.runs), len(done), progress)
             saver = store.ManifestSaver(folder, manifest)
-            finished = 0
             try:
-                with open_executor(n_workers, scheduler, todo) as executor:
-                    for status in executor.results(run_safely, iter_tasks(plan, runs_dir, done)):
-                        manifest["runs"][status["run_id"]].update(status)
-                        finished += status["status"] == "complete"
-                        saver.changed(urgent=status["status"] != "complete")
-                        bar(status)
+                for status in executor.results(run_safely, iter_tasks(plan, runs_dir, done)):
+                    manifest["runs"][status["run_id"]].update(status)
+                    saver.changed(urgent=status["status"] != "complete")
+                    bar(status)
             except BaseException as exc:
                 manifest["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
                 if not isinstance(exc, KeyboardInterrupt):
@@ -384,9 +387,7 @@ def run_experiment(source: str | Path | dict, out: str | Path | None = None, wor
             return store.finish(folder, plan, manifest)
     except BaseException:
         if created and not any(runs_dir.glob("*.indicators.parquet")):     # nothing worth keeping
-            shutil.rmtree(folder, ignore_errors=True)
-            if fresh_root:
-                shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(first_new if first_new is not None else folder, ignore_errors=True)
         raise
 
 
