@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
     pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
+    a.add_argument("folder", help="a results folder of an experiment with a sweep")
+    a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
+    a.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v = sub.add_parser("validate", help="check a county config or an experiment without running it")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
@@ -141,6 +145,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyze import analyze_folder, ranking
+    from .results import read_manifest
+    folder = Path(args.folder)
+    table = analyze_folder(folder)
+    design = read_manifest(folder)["sweep"]["design"]
+    print(ranking(table, design, [k for k, *_ in MAIN_INDICATORS], args.period))
+    print(f"\n{len(table):,} indices written to {folder / 'sensitivity.csv'}"
+          + (f" and the response table to {folder / 'response.csv'}" if design == "grid" else ""))
+    return 0
+
+
 def format_table(summary, baseline: str, period: str = "all") -> str:
     """Main indicators per scenario: the baseline's level, and each other scenario's change from it.
 
@@ -212,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "analyze":
+            return cmd_analyze(args)
         return cmd_validate(args)
     except ConfigError as exc:
         if args.debug:

@@ -214,7 +214,8 @@ def check_sweep(sweep: Sweep, scenarios: list[tuple[str, dict, list[Any]]], orig
             except ConfigError as exc:
                 what = (f"value {values[blame.key]:g} is not allowed" if blame is not None
                         else "with every parameter at its " + ("low" if values == lows else "high") + " end")
-                inner = f"{exc.path}: {exc.detail}" if exc.path else exc.detail
+                inner = exc.detail if blame is not None and exc.path == blame.key else \
+                    (f"{exc.path}: {exc.detail}" if exc.path else exc.detail)
                 raise ConfigError(f"{what} (scenario '{name}'): {inner}", file,
                                   blame.where if blame is not None else "sweep") from None
 
