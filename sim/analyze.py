@@ -87,7 +87,7 @@ def analyze_group(key: tuple, design: str, sweep: dict, x: np.ndarray, y: np.nda
     """Every index this design allows for one response vector (samples in design order)."""
     names = [p["key"] for p in sweep["parameters"]]
     problem = {"num_vars": len(names), "names": names,
-               "bounds": [[float(p["low"]), float(p["high"])] for p in sweep["parameters"]]}
+               "bounds": [[float(p["low"] or 0), float(p["high"] or 0)] for p in sweep["parameters"]]}
     seed = sweep.get("options", {}).get("seed")
     rows: list[dict] = []
     with warnings.catch_warnings():
@@ -143,7 +143,7 @@ def analyze_folder(folder: str | Path) -> pd.DataFrame:
         missing = len(samples.index.difference(wide.columns))
         raise ConfigError(f"{missing} sample(s) have no finished run; a {design} analysis needs every sample "
                           "(finish them with gradsim run ... --resume)", folder)
-    x = samples.loc[wide.columns, names].to_numpy(float)
+    x = samples.loc[wide.columns, names].to_numpy(object if design == "grid" else float)
     rows: list[dict] = []
     for key, y in wide.iterrows():
         y = y.to_numpy(float)

@@ -75,7 +75,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if _is_experiment(args.file):
         plan = plan_experiment(args.file)
         print(f"{args.file}: valid experiment '{plan.spec.name}': {len(plan.scenarios)} scenario(s) x "
-              f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}")
+              + (f"{len(plan.sample_ids)} sample(s) x " if plan.sweep else "")
+              + f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}")
+        if plan.sweep is not None:
+            print(f"sweep: {plan.sweep.design} design, {len(plan.sweep.samples)} samples over "
+                  f"{', '.join(p.key for p in plan.sweep.parameters)}")
         if plan.ranges:
             how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
             print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")

@@ -188,7 +188,8 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
     sweep = None
     if spec.sweep is not None:
         sweep = build_sweep(spec.sweep, raw.get("sweep") or {}, spec.seed, file)
-        check_sweep(sweep, [(s.name, s.tree, s.policies) for s in scenarios], origin, str(config_path), file)
+        touched.update(dict.fromkeys(check_sweep(sweep, [(s.name, s.tree, s.policies) for s in scenarios], origin,
+                                                 str(config_path), file)))
         for p in sweep.parameters:          # a swept parameter is set, not drawn
             ranges.pop(p.key, None)
     on = uncertainty if uncertainty is not None else spec.uncertainty is not False

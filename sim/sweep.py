@@ -29,7 +29,8 @@ class ParamSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     low: float | None = None
     high: float | None = None
-    levels: list[float] | None = Field(None, min_length=1, description="grid: the values to run")
+    levels: list[float] | list[str] | None = Field(None, min_length=1,
+                                                   description="grid: the values to run (numbers, or names)")
     n: int | None = Field(None, ge=2, le=1000, description="grid: this many evenly spaced levels from low to high")
     integer: bool | None = Field(None, description="whole numbers (default: yes if low/high or levels are written so)")
 
@@ -51,10 +52,14 @@ class SweepSpec(BaseModel):
 class Parameter:
     key: str               # the address
     group: str             # uncertainties | levers
-    low: Number
-    high: Number
-    levels: tuple[Number, ...]
+    low: Number | None     # None for a grid of names
+    high: Number | None
+    levels: tuple[Number | str, ...]
     integer: bool
+
+    @property
+    def names(self) -> bool:
+        return bool(self.levels) and isinstance(self.levels[0], str)
 
     @property
     def where(self) -> str:
@@ -71,7 +76,7 @@ class Sweep:
 
     def problem(self) -> dict:
         """The SALib problem of this design."""
-        return {"num_vars": len(self.parameters), "names": [p.key for p in self.parameters],
+        return {"num_vars": len(self.parameters), "names": [p.key for p in self.parameters],  # numeric designs only
                 "bounds": [[float(p.low), float(p.high)] for p in self.parameters]}
 
     def as_dict(self) -> dict:
@@ -98,6 +103,8 @@ def _parameter(key: str, group: str, spec: ParamSpec, raw: dict, design: str, fi
             raise ConfigError(f"levels are for a grid; a {design} design needs low and high", file, f"{where}.levels")
         if spec.low is not None or spec.high is not None or spec.n is not None:
             raise ConfigError("write either levels or low, high and n", file, where)
+        if isinstance(spec.levels[0], str):             # a grid of names (e.g. which township centre)
+            return Parameter(key, group, None, None, tuple(dict.fromkeys(spec.levels)), False)
         levels = tuple(dict.fromkeys(cast(x) for x in spec.levels))
         return Parameter(key, group, min(levels), max(levels), levels, integer)
     if spec.low is None or spec.high is None:
@@ -118,10 +125,10 @@ def _parameter(key: str, group: str, spec: ParamSpec, raw: dict, design: str, fi
 def _sample_matrix(spec: SweepSpec, params: list[Parameter], seed: int, file: str | None) -> np.ndarray:
     """Rows of parameter values from the well-kept samplers (columns in `params` order)."""
     d = len(params)
+    if spec.design == "grid":
+        return np.array(list(itertools.product(*(p.levels for p in params))), dtype=object)
     problem = {"num_vars": d, "names": [p.key for p in params],
                "bounds": [[float(p.low), float(p.high)] for p in params]}
-    if spec.design == "grid":
-        return np.array(list(itertools.product(*(p.levels for p in params))), dtype=float)
     if spec.samples is None:
         raise ConfigError(f"a {spec.design} design needs samples (how many)", file, "sweep.samples")
     if spec.design == "lhs":
@@ -151,7 +158,8 @@ def build_sweep(spec: SweepSpec, raw: dict, seed: int, file: str | None) -> Swee
     if not params:
         raise ConfigError("a sweep needs at least one parameter under uncertainties or levers", file, "sweep")
     matrix = _sample_matrix(spec, params, spec.seed if spec.seed is not None else seed, file)
-    samples = [{p.key: (int(round(x)) if p.integer else float(x)) for p, x in zip(params, row)} for row in matrix]
+    samples = [{p.key: (x if p.names else int(round(x)) if p.integer else float(x)) for p, x in zip(params, row)}
+               for row in matrix]
     options = {"samples": spec.samples, "seed": spec.seed if spec.seed is not None else seed}
     if spec.design == "sobol":
         options["second_order"] = spec.second_order
@@ -189,8 +197,11 @@ def policy_names(policies: list[Any]) -> list[str]:
 
 
 def check_sweep(sweep: Sweep, scenarios: list[tuple[str, dict, list[Any]]], origin: dict[str, str],
-                config_file: str, file: str | None) -> None:
+                config_file: str, file: str | None) -> list[str]:
     """Every parameter must exist and every value it takes must be allowed, in every scenario it touches.
+
+    Returns the facilities the scenarios' policies touch at any of the values tried (a swept
+    `to:` of a policy touches every centre it names).
 
     Each parameter is tried at each end (each level of a grid) with the others at their centre,
     then all parameters at their low ends together and at their high ends together; a failure
@@ -205,27 +216,31 @@ def check_sweep(sweep: Sweep, scenarios: list[tuple[str, dict, list[Any]]], orig
             raise ConfigError(f"no scenario has a policy '{_policy_key(p.key)[0]}' with params to sweep; "
                               f"policies here: {', '.join(sorted(in_any)) or '(none)'}", file, p.where)
 
+    touched: dict[str, None] = {}
+
     def attempt(values: dict[str, Number], blame: Parameter | None) -> None:
         for name, tree, pols in scenarios:
             try:
                 t, ps = apply_values(tree, pols, values)
                 cfg = config_from_tree(t, dict(origin), config_file)
-                build_policies(split_policies(ps, file)[0], cfg, file)
+                for policy in build_policies(split_policies(ps, file)[0], cfg, file):
+                    touched.update(dict.fromkeys(policy.touched_facilities(cfg)))
             except ConfigError as exc:
-                what = (f"value {values[blame.key]:g} is not allowed" if blame is not None
+                what = (f"value {values[blame.key]} is not allowed" if blame is not None
                         else "with every parameter at its " + ("low" if values == lows else "high") + " end")
                 inner = exc.detail if blame is not None and exc.path == blame.key else \
                     (f"{exc.path}: {exc.detail}" if exc.path else exc.detail)
                 raise ConfigError(f"{what} (scenario '{name}'): {inner}", file,
                                   blame.where if blame is not None else "sweep") from None
 
-    centre = {p.key: (p.levels[len(p.levels) // 2] if p.levels else
+    centre = {p.key: (p.levels[0] if p.names else p.levels[len(p.levels) // 2] if p.levels else
                       (int(round((p.low + p.high) / 2)) if p.integer else (p.low + p.high) / 2))
               for p in sweep.parameters}
     for p in sweep.parameters:
         for v in p.levels or (p.low, p.high):
             attempt({**centre, p.key: v}, p)
-    lows = {p.key: p.low for p in sweep.parameters}
-    highs = {p.key: p.high for p in sweep.parameters}
+    lows = {p.key: p.levels[0] if p.names else p.low for p in sweep.parameters}
+    highs = {p.key: p.levels[-1] if p.names else p.high for p in sweep.parameters}
     attempt(lows, None)
     attempt(highs, None)
+    return list(touched)
