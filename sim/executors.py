@@ -180,15 +180,23 @@ class DaskExecutor:
     def results(self, fn: Callable[[dict], dict], tasks: Iterable[dict]) -> Iterator[dict]:
         from dask.distributed import as_completed
 
+        run_of: dict[str, str] = {}
+
         def submit(task: dict) -> Any:
-            return self.client.submit(fn, task, key=f"gradsim-{task['run_id']}-{task.get('fingerprint', '')}",
-                                      pure=False)
+            fut = self.client.submit(fn, task, key=f"gradsim-{task['run_id']}-{task.get('fingerprint', '')}",
+                                     pure=False)
+            run_of[fut.key] = task["run_id"]
+            return fut
         tasks = iter(tasks)
         window = max(2, self.workers * WINDOW_PER_WORKER)
         pending = as_completed([submit(t) for t in itertools.islice(tasks, window)])
         try:
             for fut in pending:
-                value = fut.result()
+                try:
+                    value = fut.result()
+                except Exception as exc:      # noqa: BLE001  (e.g. KilledWorker: its workers kept dying)
+                    value = {"run_id": run_of[fut.key], "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                run_of.pop(fut.key, None)
                 fut.release()
                 yield value
                 nxt = next(tasks, None)

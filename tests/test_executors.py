@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
-import pytest
 
 from conftest import ROOT, SMALL
 from sim.cli import EXIT_FOLDER_BUSY, EXIT_RUNS_FAILED, main
@@ -120,12 +119,22 @@ def _wait_for_runs(folder_parent: Path, n: int, proc: subprocess.Popen, timeout:
     raise AssertionError("runs did not finish in time")
 
 
-def test_sigkill_of_the_parent_leaves_no_workers_and_resume_completes_exactly_the_missing_runs(tmp_path):
-    spec = _tiny(replications=8, horizon={"start": "2022-01-01", "end": "2022-03-31", "warmup_days": 0})
+def test_ctrl_c_then_sigkill_leave_no_workers_and_resume_completes_exactly_the_missing_runs(tmp_path):
+    spec = _tiny(replications=3, horizon={"start": "2022-01-01", "end": "2022-03-31", "warmup_days": 0})
     exp = tmp_path / "tiny.yaml"
     exp.write_text(json.dumps(spec))
-    proc = _start_cli(tmp_path, exp, "--workers", "2", "--scale", "0.1")
-    folder = _wait_for_runs(tmp_path / "out" / "tiny", 3, proc)
+    proc = _start_cli(tmp_path, exp, "--workers", "2", "--scale", "0.1", "--replications", "8")
+    folder = _wait_for_runs(tmp_path / "out" / "tiny", 2, proc)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)                                 # Ctrl-C
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "continue with --resume" in err
+    assert not psutil.wait_procs(workers, timeout=15)[1]
+    assert read_manifest(folder)["status"] == "interrupted" and not (folder / "summary.csv").exists()
+    # resume without repeating --scale or --replications (read from the manifest), then kill -9 it
+    proc = _start_cli(tmp_path, exp, "--workers", "2", "--resume")
+    n = len(list(folder.glob("runs/*.indicators.parquet")))
+    _wait_for_runs(tmp_path / "out" / "tiny", n + 2, proc)
     workers = _children(proc.pid)
     assert len(workers) >= 2
     os.kill(proc.pid, signal.SIGKILL)
@@ -135,16 +144,15 @@ def test_sigkill_of_the_parent_leaves_no_workers_and_resume_completes_exactly_th
     runs = folder / "runs"
     kept = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.parquet")}
     done_before = {p.name.split(".")[0] for p in runs.glob("*.indicators.parquet")}
-    assert 3 <= len(done_before) < 16
-    # resume without repeating --scale: it is read from the manifest
+    assert 4 <= len(done_before) < 16
     assert main(["run", str(exp), "--out", str(tmp_path / "out"), "--resume", "--workers", "2", "--quiet"]) == 0
     m = read_manifest(folder)
-    assert m["status"] == "complete" and m["scale"] == 0.1 and len(m["resumed_at"]) == 1
+    assert m["status"] == "complete" and m["scale"] == 0.1 and m["replications"] == 8 and len(m["resumed_at"]) == 2
     for name, stamp in kept.items():
         if name.split(".")[0] in done_before:
             assert (runs / name).stat().st_mtime_ns == stamp, name          # finished runs were not redone
     assert len(list(runs.glob("*.indicators.parquet"))) == 16
-    clean = run_experiment(spec, out=tmp_path / "clean", workers=1, scale=0.1)
+    clean = run_experiment(spec, out=tmp_path / "clean", workers=1, scale=0.1, replications=8)
     _same_files(folder, clean.path)
 
 

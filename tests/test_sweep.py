@@ -10,7 +10,6 @@ import pytest
 
 from conftest import ROOT, SMALL
 from sim.cli import main
-from sim.config import ConfigError
 from sim.experiment import plan_experiment, run_experiment
 from sim.results import read_manifest
 
