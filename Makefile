@@ -28,8 +28,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The sweep benchmark (benchmarks/sweep_bench.py: 100 full-scale runs on 1 and 2 workers and a Dask
+# LocalCluster, about 25 min on 2 cores) writes its section of docs/performance.md.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/sweep_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -22,6 +22,9 @@ EXIT_ENVIRONMENT = 3      # the machine: --out not a writable folder, disk full,
 EXIT_MEMORY = 4           # the population does not fit in this machine's memory
 EXIT_INTERRUPTED = 130    # Ctrl-C: finished runs are kept; continue with --resume
 
+EXIT_FOLDER_BUSY = 3      # the results folder is being run by another process (an environment fault)
+EXIT_RUNS_FAILED = 5      # some runs raised: the others' tables are written, the errors are in manifest.json
+
 MAIN_INDICATORS = [  # (indicator, label, short label, format)
     ("visits_delivered_in_county", "visits in the county", "visits", "{:,.0f}"),
     ("admissions_delivered_in_county", "admissions in the county", "admissions", "{:,.0f}"),
@@ -43,7 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run an experiment YAML (scenarios x replications)")
     r.add_argument("experiment", help="experiment YAML, e.g. experiments/baseline.yaml")
     r.add_argument("--out", default="results", help="parent folder of results (default: results/)")
-    r.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: all cores); with --scheduler local, Dask workers")
+    r.add_argument("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
+                   help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a running scheduler "
+                        "(docs/dask.md)")
     r.add_argument("--replications", type=int, default=None, help="override the file's replications")
     r.add_argument("--scale", type=float, default=None, help="population fraction, e.g. 0.1 for a quick look")
     r.add_argument("--resume", nargs="?", const=True, default=None, metavar="RUN_FOLDER",
@@ -58,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v = sub.add_parser("check", aliases=["validate"],
                        help="check a county config or an experiment without running it (validate: same)")
+    a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
+    a.add_argument("folder", help="a results folder of an experiment with a sweep")
+    a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
+    a.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
@@ -82,8 +93,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         plan = plan_experiment(args.file)
         warn(plan.warnings)
         print(f"{args.file}: valid experiment '{plan.spec.name}': {len(plan.scenarios)} scenario(s) x "
-              f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}"
+              + (f"{len(plan.sample_ids)} sample(s) x " if plan.sweep else "")
+              + f"{len(plan.seeds)} replication(s) = {len(plan.runs)} runs at scale {plan.scale:g}"
               + (f" ({len(plan.warnings)} warning(s))" if plan.warnings else ""))
+        if plan.sweep is not None:
+            print(f"sweep: {plan.sweep.design} design, {len(plan.sweep.samples)} samples over "
+                  f"{', '.join(p.key for p in plan.sweep.parameters)}")
         if plan.ranges:
             how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
             print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")
@@ -104,12 +119,14 @@ def _writable_folder(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .experiment import plan_experiment, run_experiment
+    from .experiment import plan_run, run_experiment
     from .resources import check_cost, cores
+    from .results import RunsFailed
     if Path(args.experiment).is_file() and not _is_experiment(args.experiment):
         raise ConfigError("this is a county config; run needs an experiment (see experiments/baseline.yaml)",
                           args.experiment)
-    plan = plan_experiment(args.experiment, args.replications, args.scale, uncertainty=args.uncertainty)
+    plan, folder = plan_run(args.experiment, args.out, args.replications, args.scale, args.resume,
+                            uncertainty=args.uncertainty)
     workers = args.workers if args.workers is not None else cores()
     if workers < 1:
         raise ConfigError("--workers must be at least 1", None, "--workers")
@@ -118,29 +135,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     warn(warnings)
     if not args.quiet:
         note = "" if plan.scale == 1 else f" at {plan.scale:g} of the population (counts scaled back up)"
-        print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s) x {len(plan.seeds)} replication(s) = "
-              f"{len(plan.runs)} runs{note}, {min(workers, len(plan.runs))} worker(s)", file=sys.stderr)
-    if args.resume and not args.quiet:
-        from .results import find_resumable, run_complete
-        folder = find_resumable(Path(args.out) / plan.spec.name, plan,
-                                None if args.resume is True else Path(args.resume))
-        done = sum(run_complete(folder / "runs", f"{s}__r{r:03d}") for s, r in plan.runs)
+        samples = f" x {len(plan.sample_ids)} {plan.sweep.design} sample(s)" if plan.sweep else ""
+        where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{min(workers, len(plan.runs))} worker(s)"
+        print(f"{plan.spec.name}: {len(plan.scenarios)} scenario(s){samples} x {len(plan.seeds)} replication(s) = "
+              f"{len(plan.runs)} runs{note}, {where}", file=sys.stderr)
+    if folder is not None and not args.quiet:
+        from .results import run_complete
+        done = sum(run_complete(folder / "runs", i) for i in plan.run_ids())
         print(f"resuming {folder}: {done} of {len(plan.runs)} runs already done", file=sys.stderr)
     t0 = time.time()
     try:
-        result = run_experiment(args.experiment, out=args.out, workers=workers, replications=args.replications,
-                                scale=args.scale, resume=args.resume, progress=not args.quiet,
-                                uncertainty=args.uncertainty)
+        result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
+                                scale=plan.scale, resume=folder, progress=not args.quiet,
+                                uncertainty=plan.uncertainty if plan.ranges else None, scheduler=args.scheduler)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if not args.quiet:
+    except RunsFailed as exc:
+        print(f"error: {exc}; details in manifest.json (runs.<id>.error)", file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    if not args.quiet and plan.sweep is not None:
+        print(f"\n{len(plan.sample_ids)} samples of a {plan.sweep.design} design over "
+              f"{len(plan.sweep.parameters)} parameter(s); each sample's levels and changes are in summary.csv "
+              f"(column sample; values in samples.parquet). Sensitivity: gradsim analyze {result.path}")
+    elif not args.quiet:
         years = sorted(p for p in result.summary["period"].astype(str).unique() if p != "all")
         period = years[-1] if len(years) > 1 else "all"
         days = plan.short_periods().get(period if period != "all" else years[0] if years else "")
         print(format_table(result.summary, plan.baseline, period,
                            f"annualised from {days} days" if days else None))
         print(f"\n{len(plan.runs)} runs in {time.time() - t0:.0f} s. Results: {result.path}")
+    if result.failed:
+        first = result.manifest["runs"][result.failed[0]].get("error", "")
+        print(f"{len(result.failed)} of {len(plan.runs)} runs failed (the table leaves them out); the first, "
+              f"{result.failed[0]}: {first}\nErrors: {result.path / 'manifest.json'} (runs.<id>.error); "
+              "run them again with --resume", file=sys.stderr)
+        return EXIT_RUNS_FAILED
     if args.plot:
         cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet))
     return 0
@@ -154,6 +184,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
     written = plot_results(folder)
     if not getattr(args, "quiet", False):
         print("Figures and report: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyze import analyze_folder, ranking
+    from .results import read_manifest
+    folder = Path(args.folder)
+    table = analyze_folder(folder)
+    design = read_manifest(folder)["sweep"]["design"]
+    print(ranking(table, design, [k for k, *_ in MAIN_INDICATORS], args.period))
+    print(f"\n{len(table):,} indices written to {folder / 'sensitivity.csv'}"
+          + (f" and the response table to {folder / 'response.csv'}" if design == "grid" else ""))
     return 0
 
 
@@ -259,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "analyze":
+            return cmd_analyze(args)
         return cmd_check(args)
     except ConfigError as exc:
         if args.debug:
@@ -281,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        from .executors import ExecutorError
+        from .results import FolderBusy
+        if args.debug or not isinstance(exc, (FolderBusy, ExecutorError)):
+            raise
+        print(screen(f"error: {exc}"), file=sys.stderr)
+        return EXIT_FOLDER_BUSY
 
 
 if __name__ == "__main__":

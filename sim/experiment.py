@@ -1,10 +1,11 @@
-"""Experiments: scenarios x replications on common random numbers, run serially or in processes.
+"""Experiments: scenarios x samples x replications on common random numbers: plan, then orchestrate.
 
 An experiment YAML names a county config, an optional horizon, replications, a seed and named
-scenarios (policies and/or dotted overrides). Every scenario's replicate r gets the same seed, so
-scenarios differ only by their policies (common random numbers). Parameters with ranges are drawn
-per replicate, alike in every scenario (sim/uncertainty.py). Everything is validated before a
-results folder exists.
+scenarios (policies and/or dotted overrides) and an optional sweep design (sim/sweep.py). Every
+scenario's and sample's replicate r gets the same seed, so scenarios and samples differ only by
+their policies and parameters (common random numbers). Parameters with ranges are drawn per
+replicate, alike in every scenario (sim/uncertainty.py). Everything is validated before a results
+folder exists. Runs execute on sim/executors.py; each writes its own tables as it finishes.
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import json
 import multiprocessing as mp
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from pydantic import Field, ValidationError
 from .config import (MAX_WARMUP_DAYS, ConfigError, CountyConfig, SafeName, Strict, config_from_tree, deep_merge,
                      format_validation_error, load_tree, read_yaml)
 from .policies import build_policies
+from .sweep import Sweep, SweepSpec, apply_values, build_sweep, check_sweep
 from .uncertainty import at_end, ranges_of, resolve_run, split_policies
 
 
@@ -59,6 +61,7 @@ class ExperimentSpec(Strict):
     uncertainty: bool | None = Field(None, description="draw uncertain parameters per replicate (default: "
                                      "yes when the config or a policy has a range; docs/uncertainty.md)")
     scenarios: list[ScenarioSpec] = Field(default_factory=lambda: [ScenarioSpec(name="baseline")], min_length=1)
+    sweep: SweepSpec | None = Field(None, description="a design over parameters (docs/sweeps.md)")
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Plan:
     uncertainty: bool = False          # replicates draw the ranges (prediction intervals in the summary)
     ranges: dict[str, dict] = field(default_factory=dict)   # parameter key -> range and the scenarios using it
     warnings: list[str] = field(default_factory=list)
+    sweep: Sweep | None = None
 
     @property
     def horizon(self):
@@ -106,13 +110,27 @@ class Plan:
         return "; ".join(f"{y} annualised from {d} days" for y, d in short.items())
 
     @property
-    def runs(self) -> list[tuple[str, int]]:
-        return [(s.name, r) for s in self.scenarios for r in range(len(self.seeds))]
+    def sample_ids(self) -> list[int]:
+        """0 without a sweep, else 1..number of samples."""
+        return list(range(1, len(self.sweep.samples) + 1)) if self.sweep else [0]
+
+    @property
+    def runs(self) -> list[tuple[str, int, int]]:
+        """(scenario, sample, replicate) of every run, in the order tables are combined."""
+        return [(s.name, k, r) for s in self.scenarios for k in self.sample_ids for r in range(len(self.seeds))]
+
+    def run_id(self, scenario: str, sample: int, replicate: int) -> str:
+        return f"{scenario}__s{sample:05d}__r{replicate:03d}" if self.sweep else f"{scenario}__r{replicate:03d}"
+
+    def run_ids(self) -> list[str]:
+        return [self.run_id(*key) for key in self.runs]
 
     def fingerprint(self) -> str:
         blob = json.dumps({"scenarios": [(s.name, s.tree, s.policies) for s in self.scenarios],
                            "seeds": self.seeds, "scale": self.scale,
-                           **({"uncertainty": self.uncertainty} if self.ranges else {})}, sort_keys=True, default=str)
+                           **({"uncertainty": self.uncertainty} if self.ranges else {}),
+                           **({"sweep": [self.sweep.as_dict(), self.sweep.samples]} if self.sweep else {})},
+                          sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -192,9 +210,16 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
             ranges.setdefault(key, {**r.as_dict(), "scenarios": []})["scenarios"].append(s.name)
         _check_range_ends(s_tree, s.policies, s_origin, str(config_path), file, where)
         scenarios.append(Scenario(s.name, s_tree, s.policies, cfg))
+    sweep = None
+    if spec.sweep is not None:
+        sweep = build_sweep(spec.sweep, raw.get("sweep") or {}, spec.seed, file)
+        touched.update(dict.fromkeys(check_sweep(sweep, [(s.name, s.tree, s.policies) for s in scenarios], origin,
+                                                 str(config_path), file)))
+        for p in sweep.parameters:          # a swept parameter is set, not drawn
+            ranges.pop(p.key, None)
     on = uncertainty if uncertainty is not None else spec.uncertainty is not False
     plan = Plan(spec, file, tree, scenarios, replicate_seeds(spec.seed, spec.replications), spec.scale, baseline,
-                list(touched), bool(on and ranges), ranges, warnings)
+                list(touched), bool(on and ranges), ranges, warnings, sweep)
     if plan.horizon_note():
         warnings.append(f"the horizon covers part of a year ({plan.horizon_note()}): counts are per year, "
                         "seasonality and annual caps make such figures rough")
@@ -228,31 +253,34 @@ def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], 
 
 # ---------------------------------------------------------------- running one replicate
 def run_one(task: dict) -> dict:
-    """Run one (scenario, replicate) and write its tables into the run folder; returns its status."""
+    """Run one (scenario, sample, replicate) and write its tables into the run folder; returns its status."""
     from .model import GradedCareModel
     from .indicators import outflow_table
     from .places import facility_indicators, facility_months, village_table
     from .results import RUN_TABLES, atomic_write_parquet
 
     started = time.time()
-    tree, policy_specs, parameters = resolve_run(task["tree"], task["policies"], task["seed"],
-                                                 task.get("uncertainty", True))
+    tree, policies = apply_values(task["tree"], task["policies"], task.get("values") or {})
+    tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
     cfg = config_from_tree(tree, {}, task.get("config_file"))
     policies = build_policies(policy_specs, cfg, task.get("experiment_file"))
     model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies, patient_agents=False)
-    model.run()
-    ind = model.indicators()
-    if task.get("facilities"):
-        ind = ind.join(facility_indicators(model, task["facilities"]))
-    long = ind.reset_index().melt(id_vars="period", var_name="indicator", value_name="value")
-    meta = {"run_id": task["run_id"], "scenario": task["scenario"], "replicate": task["replicate"], "sample": 0}
-    tables = {"indicators": long.assign(**meta)[["run_id", "scenario", "replicate", "sample", "period", "indicator",
-                                                 "value"]],
-              "timeseries": model.timeseries().assign(**meta),
-              "facilities": _first(meta, facility_months(model)),
-              "villages": _first(meta, village_table(model)),
-              "outflow": _first(meta, outflow_table(model))}
-    model.release()
+    try:
+        model.run()
+        ind = model.indicators()
+        if task.get("facilities"):
+            ind = ind.join(facility_indicators(model, task["facilities"]))
+        long = ind.reset_index().melt(id_vars="period", var_name="indicator", value_name="value")
+        meta = {"run_id": task["run_id"], "scenario": task["scenario"], "replicate": task["replicate"],
+                "sample": task.get("sample", 0)}
+        tables = {"indicators": long.assign(**meta)[["run_id", "scenario", "replicate", "sample", "period",
+                                                     "indicator", "value"]],
+                  "timeseries": model.timeseries().assign(**meta),
+                  "facilities": _first(meta, facility_months(model)),
+                  "villages": _first(meta, village_table(model)),
+                  "outflow": _first(meta, outflow_table(model))}
+    finally:
+        model.release()
     folder = Path(task["folder"])
     for name in RUN_TABLES[::-1]:            # indicators last: its presence marks the run complete
         atomic_write_parquet(tables[name], folder / f"{task['run_id']}.{name}.parquet")
@@ -260,36 +288,38 @@ def run_one(task: dict) -> dict:
     return {**status, "parameters": parameters} if parameters else status
 
 
+def run_safely(task: dict) -> dict:
+    """run_one, with the run's own failure returned as its status so that the other runs go on."""
+    try:
+        return run_one(task)
+    except Exception as exc:            # noqa: BLE001  (any fault of one run is recorded, not raised)
+        return {"run_id": task["run_id"], "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000],
+                "traceback": traceback.format_exc(limit=-6)[-4000:]}
+
+
 def _first(meta: dict, df: pd.DataFrame) -> pd.DataFrame:
     """The run's identifying columns first, then the table's own."""
     return pd.concat([pd.DataFrame({k: [v] * len(df) for k, v in meta.items()}), df.reset_index(drop=True)], axis=1)
 
 
+def iter_tasks(plan: Plan, folder: Path, skip: set[str] | frozenset = frozenset()) -> Iterator[dict]:
+    """The runs still to do, made one at a time (a sweep of 10,000 runs holds one task, not 10,000)."""
+    fingerprint = plan.fingerprint()
+    for s in plan.scenarios:
+        for k in plan.sample_ids:
+            values = plan.sweep.samples[k - 1] if plan.sweep and k else {}
+            for r, seed in enumerate(plan.seeds):
+                run_id = plan.run_id(s.name, k, r)
+                if run_id in skip:
+                    continue
+                yield {"run_id": run_id, "scenario": s.name, "sample": k, "replicate": r, "seed": seed,
+                       "values": values, "scale": plan.scale, "tree": s.tree, "policies": s.policies,
+                       "folder": str(folder), "experiment_file": plan.file, "facilities": plan.reported_facilities,
+                       "uncertainty": plan.uncertainty, "fingerprint": fingerprint}
+
+
 def make_tasks(plan: Plan, folder: Path) -> list[dict]:
-    return [{"run_id": f"{s.name}__r{r:03d}", "scenario": s.name, "replicate": r, "seed": plan.seeds[r],
-             "scale": plan.scale, "tree": s.tree, "policies": s.policies, "folder": str(folder),
-             "experiment_file": plan.file, "facilities": plan.reported_facilities, "uncertainty": plan.uncertainty}
-            for s in plan.scenarios for r in range(len(plan.seeds))]
-
-
-def execute(tasks: list[dict], workers: int, on_done: Callable[[dict], None]) -> None:
-    """Run tasks serially (workers == 1) or in local processes started with 'spawn'."""
-    if workers <= 1 or len(tasks) <= 1:
-        for t in tasks:
-            on_done(run_one(t))
-        return
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending = {pool.submit(run_one, t) for t in tasks}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    on_done(fut.result())
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+    return list(iter_tasks(plan, folder))
 
 
 @dataclass
@@ -298,54 +328,107 @@ class ExperimentResult:
     indicators: pd.DataFrame
     summary: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)      # run ids that raised (their errors: manifest runs.<id>)
 
     def timeseries(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "timeseries.parquet")
 
 
-def run_experiment(source: str | Path | dict, out: str | Path | None = None, workers: int | None = None,
-                   replications: int | None = None, scale: float | None = None, resume: str | Path | bool | None = None,
-                   progress: bool = False, base_dir: str | Path | None = None,
-                   uncertainty: bool | None = None) -> ExperimentResult:
-    """Validate, then run every scenario x replicate, and write the results folder.
+def plan_run(source: str | Path | dict, out: str | Path | None = None, replications: int | None = None,
+             scale: float | None = None, resume: str | Path | bool | None = None,
+             base_dir: str | Path | None = None, uncertainty: bool | None = None) -> tuple[Plan, Path | None]:
+    """The plan and, when resuming, the folder to finish.
 
-    out: parent of the experiment's folder (default ./results); resume: True for the newest
-    unfinished run of this experiment, or a run folder; workers: local processes (default: all cores);
-    uncertainty: False keeps every uncertain parameter at its central value (default: the file's choice).
+    A resumed run keeps the --scale, --replications and uncertainty switch it was started with
+    (read from its manifest) unless they are given again; given and different, it is refused.
     """
     from . import results as store
 
     plan = plan_experiment(source, replications, scale, base_dir, uncertainty)
+    if not resume:
+        return plan, None
     root = Path(out or "results") / plan.spec.name
-    if resume:
-        folder = store.find_resumable(root, plan, None if resume is True else Path(resume))
-    else:
-        folder = store.new_run_folder(root)
+    folder = store.resumable_folder(root, plan, None if resume is True else Path(resume))
+    m = store.read_manifest(folder)
+    unc = m.get("uncertainty") or {}
+    started = {"replications": replications if replications is not None else m.get("replications"),
+               "scale": scale if scale is not None else m.get("scale"),
+               "uncertainty": uncertainty if uncertainty is not None or not unc.get("parameters")
+               else bool(unc.get("enabled"))}
+    if (started["replications"], started["scale"], started["uncertainty"]) != (replications, scale, uncertainty):
+        plan = plan_experiment(source, started["replications"], started["scale"], base_dir, started["uncertainty"])
+    store.check_resumable(folder, plan)
+    return plan, folder
+
+
+def _refuse_while_a_worker_starts() -> None:
+    if getattr(mp.current_process(), "_inheriting", False):
+        raise RuntimeError("sim.run_experiment was called while a worker process was starting, which re-runs the "
+                           "script that started it; put the call under `if __name__ == \"__main__\":`")
+
+
+def run_experiment(source: str | Path | dict, out: str | Path | None = None, workers: int | None = None,
+                   replications: int | None = None, scale: float | None = None, resume: str | Path | bool | None = None,
+                   progress: bool = False, base_dir: str | Path | None = None,
+                   uncertainty: bool | None = None, scheduler: str | None = None) -> ExperimentResult:
+    """Validate, then run every scenario x sample x replicate, and write the results folder.
+
+    out: parent of the experiment's folder (default ./results); resume: True for the newest
+    unfinished run of this experiment, or a run folder; workers: local processes (default: all cores);
+    scheduler: 'local' (a Dask LocalCluster of `workers`) or tcp://HOST:PORT of a Dask scheduler;
+    uncertainty: False keeps every uncertain parameter at its central value (default: the file's choice).
+    A run that raises is recorded in the manifest and listed in `failed`; the others go on.
+    """
+    from .executors import open_executor
+
+    _refuse_while_a_worker_starts()
+    plan, folder = plan_run(source, out, replications, scale, resume, base_dir, uncertainty)
+    todo_guess = len(plan.runs)
+    n_workers = max(1, min(workers or os.cpu_count() or 1, todo_guess))
+    with open_executor(n_workers, scheduler, todo_guess) as executor:      # a cluster that cannot start: no folder
+        return _run_plan(plan, folder, Path(out or "results") / plan.spec.name, executor, progress)
+
+
+def _run_plan(plan: Plan, folder: Path | None, root: Path, executor: Any, progress: bool) -> ExperimentResult:
+    """Run the plan's missing runs into `folder` (a new one under root if None), then combine them."""
+    import shutil
+
+    from . import results as store
+
+    first_new = next((p for p in [*reversed(root.parents), root] if not p.exists()), None)
+    created = folder is None
+    folder = folder or store.new_run_folder(root)
     runs_dir = folder / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    manifest = store.start_manifest(folder, plan)
-    tasks = [t for t in make_tasks(plan, runs_dir) if not store.run_complete(runs_dir, t["run_id"])]
-    for t in make_tasks(plan, runs_dir):
-        if t not in tasks:
-            manifest["runs"][t["run_id"]]["status"] = "complete"
-    store.write_manifest(folder, manifest)
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
-    bar = _progress(len(plan.runs), len(plan.runs) - len(tasks), progress)
-
-    def done(status: dict) -> None:
-        manifest["runs"][status["run_id"]].update(status)
-        store.write_manifest(folder, manifest)
-        bar(status)
-
     try:
-        execute(tasks, n_workers, done)
-    except KeyboardInterrupt:
-        manifest["status"] = "interrupted"
-        store.write_manifest(folder, manifest)
+        with store.locked(folder):
+            runs_dir.mkdir(parents=True, exist_ok=True)
+            manifest = store.start_manifest(folder, plan)
+            if plan.sweep is not None:
+                store.write_samples(folder, plan)
+            done = {i for i in plan.run_ids() if store.run_complete(runs_dir, i)}
+            for i in done:
+                manifest["runs"][i]["status"] = "complete"
+            store.write_manifest(folder, manifest)
+            bar = _progress(len(plan.runs), len(done), progress)
+            saver = store.ManifestSaver(folder, manifest)
+            try:
+                for status in executor.results(run_safely, iter_tasks(plan, runs_dir, done)):
+                    manifest["runs"][status["run_id"]].update(status)
+                    saver.changed(urgent=status["status"] != "complete")
+                    bar(status)
+            except BaseException as exc:
+                manifest["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                if not isinstance(exc, KeyboardInterrupt):
+                    manifest["error"] = f"{type(exc).__name__}: {exc}"
+                saver.save()
+                raise
+            finally:
+                bar(None)
+            return store.finish(folder, plan, manifest)
+    except BaseException:
+        if created and not any(runs_dir.glob("*.indicators.parquet")):     # nothing worth keeping
+            shutil.rmtree(first_new if first_new is not None else folder, ignore_errors=True)
         raise
-    finally:
-        bar(None)
-    return store.finish(folder, plan, manifest)
 
 
 def _progress(total: int, already: int, enabled: bool) -> Callable[[dict | None], None]:
@@ -354,11 +437,14 @@ def _progress(total: int, already: int, enabled: bool) -> Callable[[dict | None]
     from tqdm import tqdm
 
     bar = tqdm(total=total, initial=already, unit="run", desc="runs", dynamic_ncols=True)
+    failed = 0
 
     def update(status: dict | None) -> None:
+        nonlocal failed
         if status is None:
             bar.close()
-        else:
-            bar.set_postfix_str(status["run_id"], refresh=False)
-            bar.update(1)
+            return
+        failed += status["status"] != "complete"
+        bar.set_postfix_str(status["run_id"] + (f", {failed} failed" if failed else ""), refresh=False)
+        bar.update(1)
     return update

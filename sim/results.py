@@ -11,14 +11,20 @@ results/<experiment>/<UTC timestamp>/
   villages.parquet       per run x period x village of residence x tier x care type: episodes served
   outflow.parquet        per run x period x destination outside the county x care x severity x path x filed
   outflow.csv            the same as means over replicates per scenario: where outflow goes and how
+  samples.parquet        with a sweep: sample id -> design and the value of each swept parameter
   runs/                  the tables of each finished run (what --resume looks at)
-Every file is written to a temporary name in the same folder and renamed into place.
+  .lock                  held by the process running the folder (a second run of it is refused)
+Every file is written to a temporary name in the same folder and renamed into place. The
+folder-level tables are streamed together from runs/ in plan order (never all in memory).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import socket
+import time
 import platform
 import subprocess
 import sys
@@ -97,7 +103,7 @@ def run_complete(runs_dir: Path, run_id: str) -> bool:
     return all((runs_dir / f"{run_id}.{name}.parquet").is_file() for name in RUN_TABLES)
 
 
-def find_resumable(root: Path, plan: "Plan", folder: Path | None) -> Path:
+def resumable_folder(root: Path, plan: "Plan", folder: Path | None) -> Path:
     """The folder to resume: the one given, or the newest unfinished run of this experiment."""
     if folder is None:
         candidates = sorted(p for p in root.glob("*") if (p / "manifest.json").is_file()
@@ -107,10 +113,78 @@ def find_resumable(root: Path, plan: "Plan", folder: Path | None) -> Path:
         folder = candidates[-1]
     if not (folder / "manifest.json").is_file():
         raise ConfigError(f"{folder} is not a results folder (no manifest.json)", plan.file, "--resume")
-    if read_manifest(folder).get("fingerprint") != plan.fingerprint():
-        raise ConfigError(f"{folder} was run with a different experiment (config, scenarios, seeds or scale "
-                          "changed); start a new run instead", plan.file, "--resume")
     return folder
+
+
+def check_resumable(folder: Path, plan: "Plan") -> None:
+    m = read_manifest(folder)
+    if m.get("fingerprint") != plan.fingerprint():
+        raise ConfigError(f"{folder} was run with a different experiment (config, scenarios, sweep, seeds, scale "
+                          f"or replications changed; it was started with scale {m.get('scale')} and "
+                          f"{m.get('replications')} replication(s)); start a new run instead", plan.file, "--resume")
+
+
+def find_resumable(root: Path, plan: "Plan", folder: Path | None) -> Path:
+    """The folder to resume (as resumable_folder), refused if it was run with another experiment."""
+    folder = resumable_folder(root, plan, folder)
+    check_resumable(folder, plan)
+    return folder
+
+
+class FolderBusy(OSError):
+    """Another process is running this results folder."""
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """Hold the folder's lock while running it; the system frees it when the process ends, even killed."""
+    fh = open(folder / ".lock", "a+", encoding="utf-8")
+    try:
+        try:
+            import fcntl
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:                                  # Windows
+            import msvcrt
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        fh.seek(0)
+        who = fh.read().strip() or "another process"
+        fh.close()
+        raise FolderBusy(f"{folder} is being run right now ({who}); wait for it to finish or stop it, "
+                         "then --resume") from None
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"gradsim process {os.getpid()} on {socket.gethostname()} since {_now()}")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+class ManifestSaver:
+    """Writes the manifest when runs finish, at most every `every` seconds (a failure at once)."""
+
+    def __init__(self, folder: Path, manifest: dict, every: float = 2.0):
+        self.folder, self.manifest, self.every = folder, manifest, every
+        self.last, self.dirty = time.monotonic(), False
+
+    def changed(self, urgent: bool = False) -> None:
+        self.dirty = True
+        if urgent or time.monotonic() - self.last >= self.every:
+            self.save()
+
+    def save(self) -> None:
+        write_manifest(self.folder, self.manifest)
+        self.last, self.dirty = time.monotonic(), False
+
+
+def write_samples(folder: Path, plan: "Plan") -> None:
+    """samples.parquet: sample id, design, then one column per swept parameter (named by its address)."""
+    sweep = plan.sweep
+    table = pd.DataFrame({"sample": plan.sample_ids, "design": sweep.design,
+                          **{p.key: [s[p.key] for s in sweep.samples] for p in sweep.parameters}})
+    atomic_write_parquet(table, folder / "samples.parquet")
 
 
 def _git_commit() -> str | None:
@@ -159,8 +233,9 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
                      "pandas": pd.__version__, "python": sys.version.split()[0], "platform": platform.platform()},
         "git_commit": _git_commit(),
-        "runs": {f"{s}__r{r:03d}": {"scenario": s, "replicate": r, "seed": plan.seeds[r], "status": "pending"}
-                 for s, r in plan.runs},
+        **({"sweep": {**plan.sweep.as_dict(), "samples": len(plan.sweep.samples)}} if plan.sweep else {}),
+        "runs": {plan.run_id(s, k, r): {"scenario": s, "sample": k, "replicate": r, "seed": plan.seeds[r],
+                                        "status": "pending"} for s, k, r in plan.runs},
     }
 
 
@@ -265,25 +340,65 @@ def summarize_outflow(outflow: pd.DataFrame) -> pd.DataFrame:
     return outflow.groupby(keys, sort=False, observed=True)[["episodes", "share"]].mean().reset_index()
 
 
+def combine_runs(paths: list[Path], out: Path, rows_per_group: int = 500_000) -> None:
+    """Stream per-run parquet files into one table, in the order given (a few runs in memory at a time)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(p).remove_metadata() for p in paths]
+    schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+
+    def write(tmp: str) -> None:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            batch, rows = [], 0
+            for p in paths:
+                t = pq.read_table(p).replace_schema_metadata(None)
+                t = t.select(schema.names).cast(schema) if t.schema != schema else t
+                batch.append(t)
+                rows += t.num_rows
+                if rows >= rows_per_group:
+                    writer.write_table(pa.concat_tables(batch))
+                    batch, rows = [], 0
+            if batch or not paths:
+                writer.write_table(pa.concat_tables(batch) if batch else schema.empty_table())
+    _atomic(out, write)
+
+
 def finish(folder: Path, plan: "Plan", manifest: dict) -> "ExperimentResult":
-    """Combine the runs' tables, write the summary, mark the manifest complete."""
+    """Combine the finished runs' tables, write the summary, and say in the manifest how many failed."""
     from .experiment import ExperimentResult
 
     runs_dir = folder / "runs"
-    ids = [f"{s}__r{r:03d}" for s, r in plan.runs]
-    for name in RUN_TABLES[1:]:
-        atomic_write_parquet(pd.concat([pd.read_parquet(runs_dir / f"{i}.{name}.parquet") for i in ids],
-                                       ignore_index=True), folder / f"{name}.parquet")
-    ind = pd.concat([pd.read_parquet(runs_dir / f"{i}.indicators.parquet") for i in ids], ignore_index=True)
-    atomic_write_parquet(ind, folder / "indicators.parquet")
+    ids = plan.run_ids()
+    complete = [i for i in ids if run_complete(runs_dir, i)]
+    failed = [i for i in ids if i not in set(complete)]
+    for i in complete:
+        manifest["runs"][i]["status"] = "complete"
+    manifest["failed_runs"] = len(failed)
+    if not complete:
+        manifest["status"] = "failed"
+        write_manifest(folder, manifest)
+        raise RunsFailed(failed, manifest)
+    for name in RUN_TABLES:
+        combine_runs([runs_dir / f"{i}.{name}.parquet" for i in complete], folder / f"{name}.parquet")
+    ind = pd.read_parquet(folder / "indicators.parquet")
     summary = summarize(ind, plan.baseline, prediction=plan.uncertainty)
     outflow = summarize_outflow(pd.read_parquet(folder / "outflow.parquet"))
     _atomic(folder / "outflow.csv", lambda tmp: outflow.to_csv(tmp, index=False, float_format="%.6g"))
     _atomic(folder / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, float_format="%.6g"))
-    manifest["status"] = "complete"
+    manifest["status"] = "incomplete" if failed else "complete"
     manifest["finished_at"] = _now()
     write_manifest(folder, manifest)
-    return ExperimentResult(folder, ind, summary, manifest)
+    return ExperimentResult(folder, ind, summary, manifest, failed)
+
+
+class RunsFailed(RuntimeError):
+    """Every run failed: there is no table to write (the errors are in the manifest)."""
+
+    def __init__(self, failed: list[str], manifest: dict):
+        first = manifest["runs"][failed[0]].get("error", "no error recorded") if failed else ""
+        super().__init__(f"all {len(failed)} runs failed; the first: {first}")
+        self.failed = failed
 
 
 def load_results(folder: str | Path) -> "ExperimentResult":

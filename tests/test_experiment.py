@@ -44,7 +44,7 @@ def test_results_folder_layout_and_contract(tmp_path):
 def test_scenarios_share_seeds_so_illness_is_common():
     plan = plan_experiment(_exp())
     assert len(set(plan.seeds)) == 2
-    tasks_seeds = {(s, r): plan.seeds[r] for s, r in plan.runs}
+    tasks_seeds = {(s, r): plan.seeds[r] for s, _, r in plan.runs}
     assert tasks_seeds[("baseline", 1)] == tasks_seeds[("richer", 1)]
 
 
