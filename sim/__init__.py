@@ -1,9 +1,23 @@
 """gradsim: an agent-based simulator of graded diagnosis and treatment (分级诊疗) in a county."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .config import ConfigError, CountyConfig, load_config
-from .model import GradedCareModel
+
+if TYPE_CHECKING:
+    from .model import GradedCareModel
 
 __all__ = ["ConfigError", "CountyConfig", "GradedCareModel", "load_config", "run_experiment"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """The model (and so Mesa) is imported when first used, so `gradsim --help` and `check` start fast."""
+    if name == "GradedCareModel":
+        from .model import GradedCareModel
+        return GradedCareModel
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
 def run_experiment(path_or_dict, **options):
