@@ -63,14 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
     pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("check", aliases=["validate"],
-                       help="check a county config or an experiment without running it (validate: same)")
+    v = sub.add_parser("check", help="check a county config or an experiment without running it")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
     a.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    from .calibration.command import add_parser as add_calibrate
+    add_calibrate(sub)
     return p
 
 
@@ -303,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plot(args)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "calibrate":
+            from .calibration.command import cmd_calibrate
+            return cmd_calibrate(args)
         return cmd_check(args)
     except ConfigError as exc:
         if args.debug:
