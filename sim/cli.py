@@ -103,6 +103,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         if plan.ranges:
             how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
             print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")
+        if plan.ensemble:
+            print(f"parameter ensemble: {len(plan.ensemble)} acceptable set(s) of {len(plan.ensemble[0])} value(s), "
+                  f"one drawn per replicate ({plan.spec.parameter_ensemble})")
     else:
         cfg = load_config(args.file)
         print(f"{args.file}: valid county config '{cfg.name}' ({cfg.population.size:,} residents, "
@@ -148,7 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
                                 scale=plan.scale, resume=folder, progress=not args.quiet,
-                                uncertainty=plan.uncertainty if plan.ranges else None, scheduler=args.scheduler)
+                                uncertainty=plan.uncertainty if plan.ranges or plan.ensemble else None,
+                                scheduler=args.scheduler)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED

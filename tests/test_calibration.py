@@ -105,3 +105,27 @@ def test_bad_calibration_files_exit_2_naming_the_key(tmp_path, capsys, edit, key
     err = capsys.readouterr().err
     assert f"{key}:" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_run_draws_each_replicate_from_the_ensemble(fitted, tmp_path):
+    import json
+
+    import sim
+    cal, result, _ = fitted
+    table = pd.DataFrame({"evaluation": ["a", "b"], "objective": [0.1, 0.2], KEY: [-2500.0, 2500.0]})
+    ens = tmp_path / "ensemble.csv"
+    table.to_csv(ens, index=False)
+    exp = {"name": "ens", "config": str(SMALL), "replications": 4, "seed": 5, "scale": 0.3,
+           "horizon": {"start": "2022-01-01", "end": "2022-01-31", "warmup_days": 5},
+           "parameter_ensemble": str(ens), "uncertainty": True}
+    res = sim.run_experiment(exp, out=tmp_path / "res", workers=1, base_dir=tmp_path)
+    manifest = json.loads((res.path / "manifest.json").read_text())
+    rows = [r["parameters"]["parameter_ensemble.row"] for r in manifest["runs"].values()]
+    assert set(rows) <= {1, 2} and len(set(rows)) == 2          # 4 replicates: both sets drawn (seed 5)
+    ind = res.indicators[(res.indicators.indicator == "outpatient_share_township") & (res.indicators.period == "all")]
+    by_row = dict(zip(rows, ind.sort_values("replicate")["value"]))
+    assert by_row[2] > by_row[1] + 0.05            # the +2,500 yuan set sends far more visits to the townships
+    bad = tmp_path / "bad.csv"
+    bad.write_text("evaluation,objective,choice.wtp.constant.outpatient.nowhere\nx,1,0\n")
+    with pytest.raises(sim.ConfigError, match="parameter_ensemble"):
+        sim.run_experiment({**exp, "parameter_ensemble": str(bad)}, out=tmp_path / "res", base_dir=tmp_path)
