@@ -49,7 +49,7 @@ class Evaluator:
         self.store = folder / "evaluations" / cal.fingerprint()
         self.store.mkdir(parents=True, exist_ok=True)
         self.max_evaluations, self.deadline = max_evaluations, (time.time() + 60 * max_minutes) if max_minutes else None
-        self.done: dict[str, Evaluation] = {e.id: e for e in load_evaluations(self.store)}
+        self.done: dict[str, Evaluation] = {e.id: self._rescored(e) for e in load_evaluations(self.store)}
         self.counted: set[str] = set()        # search evaluations asked for in this run (stored or new)
         self.stopped = ""
 
@@ -116,6 +116,12 @@ class Evaluator:
         atomic_write_text(json.dumps(e.as_dict(), default=float), self.store / f"{eid}.json")
         self.done[eid] = e
         self.progress(e)
+
+    def _rescored(self, e: Evaluation) -> Evaluation:
+        """A stored evaluation judged against the current targets (they may have changed since)."""
+        if e.means:
+            e.objective, e.acceptable = objective(self.cal, e.means), acceptable(self.cal, e.means)
+        return e
 
     def best(self) -> Evaluation | None:
         ok = [e for e in self.done.values() if math.isfinite(e.objective)]
