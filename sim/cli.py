@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     from .calibration.command import add_parser as add_calibrate
+    from .validation.command import add_parser as add_validate
     add_calibrate(sub)
+    add_validate(sub)
     return p
 
 
@@ -308,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plot(args)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "validate":
+            from .validation.command import cmd_validate
+            return cmd_validate(args)
         if args.command == "calibrate":
             from .calibration.command import cmd_calibrate
             return cmd_calibrate(args)

@@ -190,10 +190,11 @@ def test_utf8_with_byte_order_mark_is_read(tmp_path, capsys):
     assert main(["check", str(exp)]) == 0
 
 
-def test_validate_is_an_alias_of_check(capsys):
+def test_check_accepts_the_seed_and_validate_checks_the_config_first(capsys):
     seed = str(ROOT / "configs" / "seed_county.yaml")
-    assert main(["check", seed]) == 0 and main(["validate", seed]) == 0
-    assert capsys.readouterr().out.count("valid county config") == 2
+    assert main(["check", seed]) == 0
+    assert capsys.readouterr().out.count("valid county config") == 1
+    assert main(["validate", str(ROOT / "experiments" / "baseline.yaml")]) == 2      # an experiment, not a county
 
 
 # ---------------------------------------------------------------- warnings

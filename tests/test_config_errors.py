@@ -89,11 +89,11 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_configs_cannot_execute_code(tmp_path, capsys):
     cfg = tmp_path / "evil.yaml"
     cfg.write_text("!!python/object/apply:os.system ['echo hacked']\n", encoding="utf-8")
-    assert main(["validate", str(cfg)]) == 2
+    assert main(["check", str(cfg)]) == 2
     assert "malformed YAML" in capsys.readouterr().err
 
 
-def test_validate_accepts_the_shipped_files(capsys):
-    assert main(["validate", SEED]) == 0
-    assert main(["validate", str(ROOT / "experiments" / "baseline.yaml")]) == 0
+def test_check_accepts_the_shipped_files(capsys):
+    assert main(["check", SEED]) == 0
+    assert main(["check", str(ROOT / "experiments" / "baseline.yaml")]) == 0
     assert "valid" in capsys.readouterr().out

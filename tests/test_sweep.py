@@ -194,7 +194,7 @@ def test_analyze_refuses_a_folder_without_a_sweep(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["reimbursement_sweep", "behaviour_sensitivity", "physicians_sent_down"])
 def test_the_shipped_sweep_experiments_are_valid(name, capsys):
     path = ROOT / "experiments" / f"{name}.yaml"
-    assert main(["validate", str(path)]) == 0
+    assert main(["check", str(path)]) == 0
     plan = plan_experiment(path)
     assert plan.sweep is not None and len(plan.runs) >= 8
     assert {"reimbursement_sweep": "grid", "behaviour_sensitivity": "sobol",

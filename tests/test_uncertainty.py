@@ -97,11 +97,11 @@ def test_bad_range_exits_2_naming_file_and_key(tmp_path, capsys, node, key, what
     county = _county(tmp_path, node)
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml.safe_dump(_exp(county)), encoding="utf-8")
-    assert main(["validate", str(exp)]) == 2
+    assert main(["check", str(exp)]) == 2
     err = capsys.readouterr().err
     assert str(county) in err and key in err and what in err and "Traceback" not in err
     if what != "high end":                                     # the county file alone, too
-        assert main(["validate", str(county)]) == 2
+        assert main(["check", str(county)]) == 2
         assert key in capsys.readouterr().err
 
 
