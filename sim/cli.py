@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     from .validation.command import add_parser as add_validate
     add_calibrate(sub)
     add_validate(sub)
+    n = sub.add_parser("new-county", help="write a county config and its calibration file from a yearbook table")
+    n.add_argument("table", help="YAML or CSV table (docs/new-county.md)")
+    n.add_argument("--config", default=None, help="config to write (default configs/<name>.yaml)")
+    n.add_argument("--calibration", default=None, help="calibration to write (default experiments/calibrate_<name>.yaml)")
+    n.add_argument("--seed", default="configs/seed_county.yaml", help="config whose behaviour is inherited")
+    n.add_argument("--force", action="store_true", help="overwrite existing files")
+    n.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
 
 
@@ -112,6 +119,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         cfg = load_config(args.file)
         print(f"{args.file}: valid county config '{cfg.name}' ({cfg.population.size:,} residents, "
               f"{len(cfg.townships)} townships, {sum(t.villages for t in cfg.townships)} villages)")
+    return 0
+
+
+def cmd_new_county(args: argparse.Namespace) -> int:
+    from .newcounty import new_county, read_table
+    name = read_table(args.table)[0].get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("required key is missing (the county's name: a word, e.g. other_county)", args.table, "name")
+    config, calibration = new_county(args.table, args.config or f"configs/{name}.yaml",
+                                     args.calibration or f"experiments/calibrate_{name}.yaml", args.seed, args.force)
+    print(f"written: {config} (county config) and {calibration} (calibration)\n"
+          f"next: gradsim check {config}; gradsim calibrate {calibration}; gradsim validate {config}")
     return 0
 
 
@@ -310,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plot(args)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "new-county":
+            return cmd_new_county(args)
         if args.command == "validate":
             from .validation.command import cmd_validate
             return cmd_validate(args)
