@@ -653,7 +653,7 @@ def render_markdown(rows: list[dict], title: str | None = None, command: str | N
            "  calibration county;",
            "- `assumption`: no source gives the number; it is a modelling choice to be tested in",
            "  sensitivity analysis;",
-           "- `fitted`: set by calibration (scripts/calibrate_seed.py) to the county's observed totals;",
+           "- `fitted`: set by calibration (`gradsim calibrate experiments/calibrate_seed_county.yaml`) to the county's observed totals;",
            "- `[R]` / `(R)`: recalled from the named source, not verified against a stored copy;",
            f"- `{INHERITED.strip()}` before a source: the key has no comment of its own; the comment shown is the",
            "  nearest comment block above it in the same block, or the comment of the enclosing key",

@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
     c.add_argument("--replications", type=int, default=None, help="override the file's replications")
     c.add_argument("--max-evaluations", type=int, default=None, help="override search.max_evaluations")
     c.add_argument("--max-minutes", type=float, default=None, help="override search.max_minutes")
+    c.add_argument("--ensemble-samples", type=int, default=None, help="override ensemble.samples")
     c.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
@@ -31,6 +32,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for flag, value in (("--max-evaluations", args.max_evaluations), ("--workers", args.workers)):
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be at least 1", None, flag)
+    if args.ensemble_samples is not None:
+        if args.ensemble_samples < 0:
+            raise ConfigError("--ensemble-samples must be 0 or more", None, "--ensemble-samples")
+        cal.spec.ensemble.samples = args.ensemble_samples
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise ConfigError("--max-minutes must be above 0", None, "--max-minutes")
     workers = args.workers if args.workers is not None else cores()
