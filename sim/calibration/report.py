@@ -30,14 +30,19 @@ def overlay(cal: Calibration, best: Evaluation, folder: Path) -> str:
         body["horizon"] = cal.spec.horizon
     body.update(cal.spec.overrides)
     for path, value in cal.expand(best.parameters).items():
-        node = get_dotted(cal.tree, path)
+        value = value if isinstance(value, int) else float(f"{value:.6g}")
+        try:
+            node = get_dotted(cal.tree, path)
+        except (KeyError, IndexError, TypeError):
+            node = None                  # a value the base leaves at its default
         if isinstance(node, dict) and "uncertain" in node:
             lo, hi = node["uncertain"]["low"], node["uncertain"]["high"]
             value = {"value": value, "uncertain": {**node["uncertain"], "low": min(lo, value), "high": max(hi, value)}}
         body[path] = value
     head = (f"# Calibrated by `gradsim calibrate {cal.file}` on {dt.date.today()}: {len(cal.parameters)} free "
             f"parameter(s), {len(cal.targets)} target(s), objective {best.objective:.4g} at scale {cal.spec.scale:g}"
-            f" with {len(cal.seeds)} replication(s). Fit report: report.md beside this file.\n")
+            f" with {len(cal.seeds)} replication(s); values to 6 significant digits. Fit report: report.md beside "
+            "this file.\n")
     return head + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 

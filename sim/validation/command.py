@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..config import ConfigError
@@ -59,7 +58,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
           + (f"; failing: {', '.join(c.name for c in failed)}" if failed else ""))
     target = args.write or ("docs/validation.md" if is_seed else None)
     if target:
-        command = "gradsim validate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "gradsim validate"
+        command = (f"gradsim validate {args.config} --scale {args.scale:g} --replications {args.replications}"
+                   + (f" --calibration {calibration}" if args.calibration else "")
+                   + ("" if args.uncertainty else " --no-uncertainty"))
         atomic_write_text(markdown(checks, facts, command), Path(target))
         print(f"written: {target}")
     return EXIT_CHECKS_FAILED if failed else 0
