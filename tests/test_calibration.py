@@ -129,3 +129,22 @@ def test_run_draws_each_replicate_from_the_ensemble(fitted, tmp_path):
     bad.write_text("evaluation,objective,choice.wtp.constant.outpatient.nowhere\nx,1,0\n")
     with pytest.raises(sim.ConfigError, match="parameter_ensemble"):
         sim.run_experiment({**exp, "parameter_ensemble": str(bad)}, out=tmp_path / "res", base_dir=tmp_path)
+
+
+def test_overlay_writes_a_value_the_base_leaves_at_its_default(tmp_path):
+    from sim.calibration.report import overlay
+    from sim.calibration.search import Evaluation
+
+    path = _write(tmp_path, parameters={
+        "facilities.hospitals.0.nonresident_admissions": {"low": 0.0, "high": 5000.0, "start": 0.0},
+        "choice.wtp.shortfall.inpatient": {"low": 0.0, "high": 40000.0}})
+    cal = load_calibration(path)
+    best = Evaluation("x", 0, "search", {"facilities.hospitals.0.nonresident_admissions": 1234.5678,
+                                         "choice.wtp.shortfall.inpatient": 20000.0}, [], {}, 1.0, True)
+    text = overlay(cal, best, tmp_path)
+    (tmp_path / "calibrated.yaml").write_text(text, encoding="utf-8")
+    import sim
+    cfg = sim.load_config(tmp_path / "calibrated.yaml")
+    assert cfg.facilities.hospitals[0].nonresident_admissions == 1234.57
+    tree = yaml.safe_load(text)
+    assert tree["choice.wtp.shortfall.inpatient"] == {"value": 20000.0, "uncertain": {"low": 3000, "high": 20000.0}}
