@@ -170,7 +170,8 @@ def calibration_checks(s: Settings, facts: dict) -> list[Check]:
     facts["fitted"] = (len(cal.parameters), len(cal.targets), s.calibration)
     what = f"{len(cal.parameters)} parameters fitted to {len(cal.targets)} targets ({Path(s.calibration).name})"
     return [target_holds(t.key, t.observed, t.scale, t.acceptable, means[measure_key(t)], t.kind, t.history_match,
-                         "{:.4g}", f"{t.source}; {what}") for t in cal.targets]
+                         "{:,.0f}" if abs(t.observed) >= 1000 else "{:.3g}", f"{t.source}; {what}")
+            for t in cal.targets]
 
 
 def national_checks(table: pd.DataFrame, population: int) -> list[Check]:
