@@ -212,6 +212,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "map_baseline": ("{scenario}: {measure} by village", "{scenario}：各村{measure}"),
     "map_difference": ("{scenario} minus {baseline}", "{scenario}减{baseline}"),
     "km": ("km", "公里"),
+    "villages_dots": ("villages (filled; size: residents)", "村庄（实心点，大小表示人口）"),
     "facility_size": ("circle area: visits + admissions a year", "圆面积：每年门诊加住院人次"),
     "difference_pp": ("difference (percentage points)", "差值（百分点）"),
     "compare_title": ("{group}: {b} minus {a} in {period}", "{group}：{period}年 {b} 减 {a}"),
@@ -247,6 +248,57 @@ TEXT: dict[str, tuple[str, str]] = {
     "description": ("description", "说明"),
     "indicator": ("indicator", "指标"),
     "no_description": ("(no description)", "（无说明）"),
+    "run_experiment": ("experiment", "实验"),
+    "run_county": ("county config", "县域配置"),
+    "run_scenarios": ("scenarios", "情景"),
+    "run_replications": ("replications", "重复次数"),
+    "run_seed": ("seed", "随机种子"),
+    "run_scale": ("scale", "规模"),
+    "run_horizon": ("periods", "时期"),
+    "run_uncertainty": ("uncertain parameters", "不确定参数"),
+    "run_uncertainty_on": ("{n} drawn per replication (prediction intervals)", "{n}个，每次重复抽样（给出预测区间）"),
+    "run_uncertainty_off": ("held at their central values", "取中心值"),
+    "run_sweep": ("sweep", "参数扫描"),
+    "run_sweep_text": ("{design} design, {samples} samples over {names}", "{design}设计，{samples}个样本，参数：{names}"),
+    "run_versions": ("versions", "软件版本"),
+    "run_commit": ("git commit", "代码版本（git commit）"),
+    "run_when": ("run", "运行时间"),
+    "run_baseline": ("baseline scenario", "基线情景"),
+    "sum_change": ("{scenario} {verb} the {indicator} by {change} (95% interval {low} to {high}{pred}) from "
+                   "{level}", "{scenario}使{indicator}{verb}{change}（95%区间 {low} 至 {high}{pred}），基线为{level}"),
+    "sum_pred": ("; prediction interval {low} to {high}", "；预测区间 {low} 至 {high}"),
+    "sum_up": ("raised", "提高"),
+    "sum_down": ("lowered", "降低"),
+    "sum_none": ("{scenario} left the {indicators} without a clear change (every 95% interval includes zero)",
+                 "{scenario}对{indicators}无明确影响（95%区间均包含0）"),
+    "sum_intro": ("In {period}, compared with '{baseline}': ", "{period}年与“{baseline}”相比："),
+    "sum_sweep": ("A {design} sweep of {samples} samples over {names}; each sample ran {replications} "
+                  "replication(s) of every scenario. The figures show how the headline indicators respond.",
+                  "对{names}进行{design}扫描，共{samples}个样本，每个样本的每个情景重复{replications}次。图中给出主要指标的响应。"),
+    "sum_grid_range": ("Over the grid, {indicator} ranges from {low} to {high}.", "在参数网格上，{indicator}介于{low}与{high}之间。"),
+    "table_note": ("Baseline: level, mean over replications ± half-width of the 95% Monte Carlo interval, [95% "
+                   "prediction interval]. Other scenarios: paired change from the baseline (shares in percentage "
+                   "points). Every indicator, year and interval: summary.csv.",
+                   "基线：指标水平，各次重复的均值 ± 95%蒙特卡洛区间半宽，[95%预测区间]。其他情景：相对基线的配对变化"
+                   "（占比以百分点计）。全部指标、年份与区间见 summary.csv。"),
+    "cav_scale": ("The runs simulate {scale} of the population; counts are scaled back up to the full population, "
+                  "so small counts carry more noise than at full scale.",
+                  "模拟人口为全县的{scale}，计数已按比例放大到全县，小计数的随机误差大于全规模运行。"),
+    "cav_full": ("The runs simulate the full population.", "按全县人口模拟。"),
+    "cav_reps": ("{n} replication(s): the Monte Carlo interval (±) says how precisely they pin down the mean and "
+                 "narrows with more replications; it does not cover what the model leaves out.",
+                 "共{n}次重复：蒙特卡洛区间（±）表示均值的精度，重复越多越窄；它不包含模型未涵盖的因素。"),
+    "cav_pred": ("The prediction interval [ ] covers the uncertain behavioural parameters and effect sizes drawn "
+                 "from their ranges; it does not narrow with more replications.",
+                 "预测区间[ ]反映行为参数与政策效应取值的不确定性，不随重复次数增加而变窄。"),
+    "cav_nopred": ("No prediction interval: parameters were held at their central values or there were fewer than "
+                   "10 replications.", "无预测区间：参数取中心值，或重复少于10次。"),
+    "cav_model": ("The county is a model calibrated to published figures (docs/calibration.md); compare scenarios "
+                  "with each other rather than reading levels as forecasts.",
+                  "县域为依据公开数据校准的模型（docs/calibration.md）；宜比较情景之间的差异，而非将水平值视为预测。"),
+    "cav_failed": ("{n} run(s) failed and are left out (manifest.json).", "{n}次运行失败，未计入（见 manifest.json）。"),
+    "cav_font": ("Figures are labelled in English: no Chinese font was found (install fonts-noto-cjk).",
+                 "图中标注为英文：未找到中文字体（请安装 fonts-noto-cjk）。"),
 }
 
 

@@ -83,6 +83,6 @@ def make_figures(folder: str | Path, lang: str = "en", formats: tuple[str, ...] 
             if made is None:
                 continue
             fig = made[0]
-            files = save(fig, out_dir / (name if lang == "en" else f"{name}.{lang}"), formats)
+            files = save(fig, out_dir / name, formats)
             written.append(Figure(name, files, text(caption, lang, **fields)))
     return written, lang

@@ -27,7 +27,7 @@ def level_text(indicator: str, level: float) -> str:
     unit = indicator_unit(indicator)
     if unit == "share":
         return f"{level * 100:.1f}%"
-    return f"{level:,.2f}" if abs(level) < 100 else f"{level:,.0f}"
+    return f"{level:,.3g}" if abs(level) < 100 else f"{level:,.0f}"
 
 
 def forest_panel(ax, d: pd.DataFrame, scenarios: list[str], indicator: str, lang: str) -> None:

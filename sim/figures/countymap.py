@@ -63,6 +63,8 @@ def map_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd.DataFr
         ax.set_xlabel(text("km", lang))
         ax.set_ylabel(text("km", lang))
     handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles.append(plt.Line2D([], [], ls="", marker="o", color="#bbbbbb", markeredgecolor="#555555"))
+    labels.append(text("villages_dots", lang))
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 0.0),
                title=text("facility_size", lang), title_fontsize=7)
     fig.suptitle(text("map_title", lang, period=period))

@@ -14,7 +14,7 @@ from ..results import read_manifest, summarize
 
 # Smallest change worth drawing, per unit (a change whose interval lies within it is "no change").
 RESOLUTION = {"share": 0.0005, "days": 0.01, "yuan": 0.5, "per resident": 0.0005}
-RELATIVE_RESOLUTION = 0.001        # counts: 0.1% of the baseline level
+RELATIVE_RESOLUTION = 0.001        # counts: 0.1% of the baseline level, at least half an episode a year
 
 
 @dataclass
@@ -163,7 +163,7 @@ def resolution(indicator: str, baseline_level: float) -> float:
     unit = indicator_unit(indicator)
     if unit in RESOLUTION:
         return RESOLUTION[unit]
-    return abs(baseline_level) * RELATIVE_RESOLUTION if np.isfinite(baseline_level) else 0.0
+    return max(abs(baseline_level) * RELATIVE_RESOLUTION if np.isfinite(baseline_level) else 0.0, 0.5)
 
 
 def changes(summary: pd.DataFrame, baseline: str, period: str, indicators: list[str]) -> pd.DataFrame:
@@ -177,7 +177,7 @@ def changes(summary: pd.DataFrame, baseline: str, period: str, indicators: list[
     out["baseline"] = out["indicator"].map(base)
     out["resolution"] = [resolution(i, b) for i, b in zip(out["indicator"], out["baseline"])]
     bound = out[["diff_mean", "diff_ci_low", "diff_ci_high"]].abs().max(axis=1).fillna(0.0)
-    out["negligible"] = bound < out["resolution"]
+    out["negligible"] = bound <= out["resolution"]
     order = {k: i for i, k in enumerate(indicators)}
     return out.sort_values("indicator", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
 

@@ -78,6 +78,6 @@ def facilities_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd
         axes[0, 1].axis("off")
         axes[1, 1].axis("off")
     fig.suptitle(text("facilities_title", lang, period=period))
-    fig.text(0.5, 1.0, text("facilities_note", lang), ha="center", va="bottom", fontsize=7, color="#444444")
-    fig.tight_layout(rect=(0, 0.03 * (1 + len(scenarios) // 4), 1, 0.98))
+    fig.tight_layout(rect=(0, 0.035 * (1 + len(scenarios) // 4), 1, 1))
+    fig.text(0.5, 0.0, text("facilities_note", lang), ha="center", va="top", fontsize=7, color="#444444")
     return fig, tables

@@ -42,25 +42,21 @@ def outflow_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd.Da
         for c, by in enumerate(("severity", "path", "destination")):
             ax = axes[r, c]
             t = tables[by][tables[by]["care_type"] == care]
-            values = sorted(t[by].unique()) if by == "severity" else \
-                [v for v in (PATH_COLOURS if by == "path" else TIER_COLOURS) if v in set(t[by])]
+            t = t[t[by].isin(tables[by].groupby(by)["episodes"].sum().loc[lambda e: e > 0].index)]
+            order = sorted(set(t[by])) if by == "severity" else [v for v in (PATH_COLOURS if by == "path" else
+                                                                            TIER_COLOURS) if v in set(t[by])]
             left = np.zeros(n)
-            for i, v in enumerate(values):
+            for i, v in enumerate(order):
                 w = t[t[by] == v].set_index("scenario")["episodes"].reindex(scenarios).fillna(0.0).to_numpy()
                 ax.barh(y, w, left=left, color=_colour(by, v, i), height=0.65, edgecolor="white", linewidth=0.4,
                         label=_label(by, v, lang))
                 left += w
             ax.grid(axis="x", alpha=0.3)
             ax.set_xlabel(text("outflow_axis", lang, care=care_label(care, lang)))
-            if r == 0:
-                ax.set_title(text(f"by_{by}", lang))
-                ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.02 * n), frameon=False,
-                          ncol=1) if False else None
             ax.ticklabel_format(axis="x", style="plain", useOffset=False)
-    for c in range(3):
-        handles, labels = axes[0, c].get_legend_handles_labels()
-        axes[1, c].legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22),
-                          frameon=False, ncol=1 if c != 0 else 2)
+            if r == 0:
+                ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7)
+                ax.set_title(text(f"by_{by}", lang), pad=8 + 11 * -(-len(order) // 2))
     axes[0, 0].set_yticks(y, scenarios)
     axes[1, 0].set_yticks(y, scenarios)
     fig.suptitle(text("outflow_title", lang, period=period))
