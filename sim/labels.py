@@ -237,6 +237,10 @@ TEXT: dict[str, tuple[str, str]] = {
                     "指标随扫描参数网格的变化；虚线为目标值。"),
     "cap_sensitivity": ("Sensitivity indices ({index}) of the headline indicators with 95% intervals.",
                         "主要指标的敏感性指数（{index}）及95%区间。"),
+    # compare
+    "compare_heading": ("Two results folders compared: B minus A", "两个结果目录比较：B 减 A"),
+    "period": ("period", "时期"),
+    "a_level": ("A: {level}", "A：{level}"),
     # report
     "report_title": ("Results: {name}", "结果报告：{name}"),
     "what_was_run": ("What was run", "运行内容"),

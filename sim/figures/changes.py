@@ -30,13 +30,14 @@ def level_text(indicator: str, level: float) -> str:
     return f"{level:,.3g}" if abs(level) < 100 else f"{level:,.0f}"
 
 
-def forest_panel(ax, d: pd.DataFrame, scenarios: list[str], indicator: str, lang: str) -> None:
+def forest_panel(ax, d: pd.DataFrame, scenarios: list[str], indicator: str, lang: str,
+                 level_key: str = "baseline_level") -> None:
     """One indicator's changes (rows of `changes`) for the scenarios, top to bottom."""
     k, unit = scale_and_unit(indicator, lang)
     d = d.set_index("scenario").reindex(scenarios)
     y = np.arange(len(scenarios))[::-1]
     base = d["baseline"].dropna()
-    level = text("baseline_level", lang, level=level_text(indicator, base.iloc[0] if len(base) else np.nan))
+    level = text(level_key, lang, level=level_text(indicator, base.iloc[0] if len(base) else np.nan))
     ax.set_title(f"{indicator_label(indicator, lang)}\n({level})", fontsize=9)
     ax.set_yticks(y, scenarios)
     ax.axvline(0, color="black", lw=0.8)
