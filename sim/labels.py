@@ -199,7 +199,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "by_tier": ("by tier", "按机构级别"),
     "per_hospital": ("per county hospital", "各县级医院"),
     "community_title": ("Medical community budget and spending, by year", "医共体预算与支出（按年）"),
-    "yuan_per_year": ("yuan a year (millions)", "元/年（百万）"),
+    "yuan_per_year": ("million yuan per budget year (a first or last year cut by the horizon holds only its days)",
+                      "百万元/预算年度（被模拟时段截断的首末年度仅含其天数）"),
+    "community_panel": ("scenario '{scenario}', community '{community}'", "情景“{scenario}”，医共体“{community}”"),
     "heatmap_title": ("Indicators over the grid of swept parameters (scenario {scenario}, period {period}; mean "
                       "over replications)", "指标随扫描参数网格的变化（情景{scenario}，时期{period}；各次重复的均值）"),
     "target_contour": ("dashed line: the target {value}", "虚线：目标值 {value}"),

@@ -58,15 +58,15 @@ def _folder_specs() -> dict[str, dict]:
                                      "policies": [_SEND_DOWN]},
                                     {"name": "richer", "description": "county inpatient ratio 95%",
                                      "overrides": {COUNTY_RATIO: 0.95}}]},
-        "grid": {**base, "name": "figs_grid", "replications": 1, "uncertainty": False, "horizon": month,
-                 "scenarios": [{"name": "baseline"}],
-                 "sweep": {"design": "grid", "levers": {RATIO: {"levels": [0.8, 0.9, 1.0]},
-                                                        COUNTY_RATIO: {"levels": [0.7, 0.8, 0.95]}}}},
-        "sobol": {**base, "name": "figs_sobol", "replications": 1, "uncertainty": False, "horizon": month,
+        "grid": {**base, "name": "figs_grid", "replications": 1, "uncertainty": False, "scale": 1.0,
+                 "horizon": {**month, "end": "2022-02-28"}, "scenarios": [{"name": "baseline"}],
+                 "sweep": {"design": "grid", "levers": {RATIO: {"levels": [0.4, 0.7, 1.0]},
+                                                        COUNTY_RATIO: {"levels": [0.4, 0.65, 0.9]}}}},
+        "sobol": {**base, "name": "figs_sobol", "replications": 1, "uncertainty": False, "scale": 0.6, "horizon": month,
                   "scenarios": [{"name": "baseline"}],
                   "sweep": {"design": "sobol", "samples": 8, "seed": 2,
                             "uncertainties": {TRAVEL: {"low": 100, "high": 400}},
-                            "levers": {RATIO: {"low": 0.7, "high": 1.0}}}},
+                            "levers": {COUNTY_RATIO: {"low": 0.4, "high": 0.95}}}},
         "capitation": {**base, "name": "figs_capitation", "replications": 2, "uncertainty": False, "scale": 0.2,
                        "horizon": {"start": "2021-12-01", "end": "2023-01-10", "warmup_days": 0},
                        "scenarios": [{"name": "baseline"},
@@ -83,3 +83,23 @@ def results_folders(tmp_path_factory) -> dict[str, Path]:
     from sim.experiment import run_experiment
     root = tmp_path_factory.mktemp("results")
     return {kind: run_experiment(spec, out=root, workers=2).path for kind, spec in _folder_specs().items()}
+
+
+FIGURES = {
+    "scenarios": ["shares_by_tier", "monthly_indicators", "changes_where", "changes_money", "changes_capacity",
+                  "changes_volume", "outflow", "beds_and_waits", "county_map"],
+    "capitation": ["shares_by_tier", "monthly_indicators", "changes_where", "outflow", "beds_and_waits",
+                   "community_budget", "county_map"],
+    "grid": ["grid_heatmap"],
+    "sobol": ["sensitivity_ST", "sensitivity_S1"],
+}
+GRID_TARGET = ("in_county_admission_rate", 0.685)
+
+
+@pytest.fixture(scope="session")
+def plotted(results_folders) -> dict[str, Path]:
+    """The folders after `gradsim plot` (English, PNG and SVG; the grid with a target)."""
+    from sim.report import plot_results
+    for kind, folder in results_folders.items():
+        plot_results(folder, "en", ("png", "svg"), GRID_TARGET if kind == "grid" else None)
+    return results_folders

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..labels import COMMUNITY_LABELS, TIER_COLOURS, text, word
+from ..labels import COMMUNITY_LABELS, text, word
 from .data import Results, community_books
 from .style import A4_WIDTH
 
@@ -29,8 +29,8 @@ def community_figure(res: Results, lang: str) -> tuple[plt.Figure, pd.DataFrame]
         x = np.arange(len(wide.index))
         inside = wide.get("spending_in_county", pd.Series(0.0, index=wide.index)) / MILLION
         outside = wide.get("spending_outside", pd.Series(0.0, index=wide.index)) / MILLION
-        ax.bar(x, inside, 0.5, color=TIER_COLOURS["county"], label=word(COMMUNITY_LABELS, "spending_in_county", lang))
-        ax.bar(x, outside, 0.5, bottom=inside, color=TIER_COLOURS["out_of_province"],
+        ax.bar(x, inside, 0.5, color="#636363", label=word(COMMUNITY_LABELS, "spending_in_county", lang))
+        ax.bar(x, outside, 0.5, bottom=inside, color="#bdbdbd",
                label=word(COMMUNITY_LABELS, "spending_outside", lang))
         if "budget" in wide:
             ax.errorbar(x, wide["budget"] / MILLION, xerr=0.35, fmt="none", ecolor="black", elinewidth=2.2,
@@ -44,7 +44,7 @@ def community_figure(res: Results, lang: str) -> tuple[plt.Figure, pd.DataFrame]
                             xytext=(0, 6), ha="center", fontsize=7)
         ax.set_xticks(x, list(wide.index))
         ax.set_ylabel(text("yuan_per_year", lang))
-        ax.set_title(f"{scenario}: {community}", fontsize=9)
+        ax.set_title(text("community_panel", lang, scenario=scenario, community=community), fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         ax.margins(y=0.2)
     for ax in list(axes.flat)[len(panels):]:

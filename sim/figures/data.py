@@ -201,17 +201,18 @@ def _t_interval(g) -> pd.DataFrame:
 
 
 def hospital_load(facilities: pd.DataFrame, period: str, tier: str = "county") -> pd.DataFrame:
-    """Per scenario x facility of the tier over the period's months: bed occupancy (open-bed weighted
-    over months, as the tier indicator) and mean wait (served-weighted), mean and 95% interval over
-    replicates."""
+    """Per scenario x facility of the tier over the period's months: bed occupancy (weighted by bed-days,
+    as the tier indicator) and mean wait (weighted by patients served), mean and 95% interval over
+    replicates (months are taken whole: a month cut by the horizon weighs a little too much)."""
     f = facilities[(facilities["tier"] == tier) & (facilities["sample"] == 0)]
     if period != "all":
         f = f[f["month"].str.startswith(period)]
-    f = f.assign(served=f["outpatient_visits"] + f["admissions"],
-                 occ_w=f["bed_occupancy"] * f["beds"], wait_w=f["mean_wait_days"] * (f["outpatient_visits"]
-                                                                                       + f["admissions"]))
+    bed_days = f["beds"] * pd.PeriodIndex(f["month"], freq="M").days_in_month
+    served = f["outpatient_visits"] + f["admissions"]
+    f = f.assign(served=served, bed_days=bed_days, occ_w=f["bed_occupancy"] * bed_days,
+                 wait_w=f["mean_wait_days"] * served)
     per_run = f.groupby(["scenario", "label", "run_id"], sort=False).agg(
-        occ_w=("occ_w", "sum"), beds=("beds", "sum"), wait_w=("wait_w", "sum"), served=("served", "sum"))
+        occ_w=("occ_w", "sum"), beds=("bed_days", "sum"), wait_w=("wait_w", "sum"), served=("served", "sum"))
     per_run["bed_occupancy"] = per_run["occ_w"] / per_run["beds"]
     per_run["mean_wait_days"] = per_run["wait_w"] / per_run["served"].where(per_run["served"] > 0)
     frames = []
