@@ -88,8 +88,8 @@ def results_folders(tmp_path_factory) -> dict[str, Path]:
 FIGURES = {
     "scenarios": ["shares_by_tier", "monthly_indicators", "changes_where", "changes_money", "changes_capacity",
                   "changes_volume", "outflow", "beds_and_waits", "county_map"],
-    "capitation": ["shares_by_tier", "monthly_indicators", "changes_where", "outflow", "beds_and_waits",
-                   "community_budget", "county_map"],
+    "capitation": ["shares_by_tier", "monthly_indicators", "changes_where", "changes_money", "changes_capacity",
+                   "changes_volume", "outflow", "beds_and_waits", "community_budget", "county_map"],
     "grid": ["grid_heatmap"],
     "sobol": ["sensitivity_ST", "sensitivity_S1"],
 }
