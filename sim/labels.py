@@ -181,7 +181,7 @@ TEXT: dict[str, tuple[str, str]] = {
                           "95% prediction interval (when parameters are uncertain)",
                           "条内数字：占比（%）；黑线：95%蒙特卡洛区间；下方灰线：95%预测区间（参数不确定时）"),
     "change_in": ("change ({unit})", "变化（{unit}）"),
-    "baseline_level": ("baseline {level}", "基线 {level}"),
+    "baseline_level": ("(baseline {level})", "（基线 {level}）"),
     "below_resolution": ("no change larger than {res} {unit}\nin any scenario (not drawn)",
                          "各情景变化均小于 {res} {unit}\n（不绘制）"),
     "outflow_title": ("Care outside the county, {period}: by severity, by path and by destination (per year)",
@@ -214,7 +214,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "map_baseline": ("{scenario}: {measure} by village", "{scenario}：各村{measure}"),
     "map_difference": ("{scenario} minus {baseline}", "{scenario}减{baseline}"),
     "km": ("km", "公里"),
-    "villages_dots": ("villages (filled; size: residents)", "村庄（实心点，大小表示人口）"),
+    "villages_dots": ("villages (filled; size: residents; grey: no episodes)", "村庄（实心点，大小表示人口；灰色：无病例）"),
     "facility_size": ("circle area: visits + admissions a year", "圆面积：每年门诊加住院人次"),
     "difference_pp": ("difference (percentage points)", "差值（百分点）"),
     "compare_title": ("{group}: {b} minus {a} in {period}", "{group}：{period}年 {b} 减 {a}"),
@@ -242,7 +242,7 @@ TEXT: dict[str, tuple[str, str]] = {
     # compare
     "compare_heading": ("Two results folders compared: B minus A", "两个结果目录比较：B 减 A"),
     "period": ("period", "时期"),
-    "a_level": ("A: {level}", "A：{level}"),
+    "a_level": ("(A: {level})", "（A：{level}）"),
     # report
     "report_title": ("Results: {name}", "结果报告：{name}"),
     "what_was_run": ("What was run", "运行内容"),

@@ -38,7 +38,7 @@ def forest_panel(ax, d: pd.DataFrame, scenarios: list[str], indicator: str, lang
     y = np.arange(len(scenarios))[::-1]
     base = d["baseline"].dropna()
     level = text(level_key, lang, level=level_text(indicator, base.iloc[0] if len(base) else np.nan))
-    ax.set_title(f"{indicator_label(indicator, lang)}\n({level})", fontsize=9)
+    ax.set_title(f"{indicator_label(indicator, lang)}\n{level}", fontsize=9)
     ax.set_yticks(y, scenarios)
     ax.axvline(0, color="black", lw=0.8)
     if d["negligible"].fillna(True).all():

@@ -20,6 +20,11 @@ def map_scenario(res: Results) -> str | None:
     return next((s for s in res.scenarios if s != res.baseline), None)
 
 
+def _cmap(name: str):
+    """A colour map that shows a village without episodes (no rate) in light grey."""
+    return plt.get_cmap(name).with_extremes(bad="#dddddd")
+
+
 def _facilities(ax, vol: pd.DataFrame, lang: str, biggest: float) -> None:
     for tier in [t for t in TIER_COLOURS if t in set(vol["tier"])]:
         d = vol[vol["tier"] == tier]
@@ -41,8 +46,8 @@ def map_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd.DataFr
     size = 10 + 140 * base_v["residents"] / base_v["residents"].max()
     for r, measure in enumerate(MEASURES):
         ax = axes[r, 0]
-        sc = ax.scatter(base_v["x_km"], base_v["y_km"], c=base_v[measure] * 100, s=size, cmap="YlGnBu" if r == 0
-                        else "OrRd", edgecolors="#555555", linewidths=0.3, zorder=2)
+        sc = ax.scatter(base_v["x_km"], base_v["y_km"], c=base_v[measure] * 100, s=size, cmap=_cmap("YlGnBu" if r == 0
+                        else "OrRd"), edgecolors="#555555", linewidths=0.3, zorder=2, plotnonfinite=True)
         fig.colorbar(sc, ax=ax, shrink=0.8).set_label(f"{indicator_label(measure, lang)} (%)")
         _facilities(ax, base_f, lang, biggest)
         ax.set_title(text("map_baseline", lang, scenario=res.baseline, measure=indicator_label(measure, lang)))
@@ -50,8 +55,9 @@ def map_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd.DataFr
             ax2 = axes[r, 1]
             o = villages[villages["scenario"] == other].set_index("village").reindex(base_v.index)
             diff = (o[measure] - base_v[measure]) * 100
-            lim = float(np.nanmax(np.abs(diff))) or 1.0
-            sc2 = ax2.scatter(base_v["x_km"], base_v["y_km"], c=diff, s=size, cmap="RdBu_r",
+            lim = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 0.0
+            lim = lim or 1.0
+            sc2 = ax2.scatter(base_v["x_km"], base_v["y_km"], c=diff, s=size, cmap=_cmap("RdBu_r"), plotnonfinite=True,
                               norm=TwoSlopeNorm(0, -lim, lim), edgecolors="#555555", linewidths=0.3, zorder=2)
             fig.colorbar(sc2, ax=ax2, shrink=0.8).set_label(text("difference_pp", lang))
             _facilities(ax2, volume[volume["scenario"] == other], lang, biggest)
