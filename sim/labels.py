@@ -209,6 +209,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "sensitivity_title": ("What drives {quantity} ({scenario}, {period}): {method}",
                           "{quantity}的主要影响参数（{scenario}，{period}）：{method}"),
     "level": ("the level", "指标水平"),
+    "all_periods": ("whole horizon", "全时段"),
     "change": ("the change from baseline", "相对基线的变化"),
     "map_title": ("The county: facilities and villages, {period}", "县域地图：医疗机构与村庄（{period}年）"),
     "map_baseline": ("{scenario}: {measure} by village", "{scenario}：各村{measure}"),

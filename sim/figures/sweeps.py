@@ -67,7 +67,7 @@ def heatmap_figure(res: Results, lang: str, target: tuple[str, float] | None
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     note = text("averaged_over", lang, names=", ".join(names[2:])) if len(names) > 2 else ""
-    fig.suptitle(text("heatmap_title", lang, scenario=scenario, period=period)
+    fig.suptitle(text("heatmap_title", lang, scenario=scenario, period=text("all_periods", lang))
                  + (f"\n{note}" if note else ""))
     fig.tight_layout()
     return fig, tables
@@ -108,7 +108,8 @@ def sensitivity_figures(res: Results, lang: str, sensitivity: pd.DataFrame
             ax.set_xlabel(word(SENSITIVITY_LABELS, index, lang))
         for ax in list(axes.flat)[len(keys):]:
             ax.axis("off")
-        fig.suptitle(text("sensitivity_title", lang, quantity=text(quantity, lang), scenario=scenario, period=period,
+        fig.suptitle(text("sensitivity_title", lang, quantity=text(quantity, lang), scenario=scenario,
+                          period=text("all_periods", lang),
                           method=word(SENSITIVITY_LABELS, index, lang)))
         fig.tight_layout()
         out.append((index, fig, pd.concat(table, ignore_index=True)))
