@@ -196,6 +196,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "wait_axis": ("mean wait (days)", "平均等待（天）"),
     "facilities_note": ("left: one colour per tier; right: one colour per scenario; whiskers: 95% Monte Carlo "
                         "interval over replications", "左：每个级别一种颜色；右：每个情景一种颜色；须线：95%蒙特卡洛区间"),
+    "waits_negligible": ("every mean wait is below 0.01 days:\npatients are served the day they come",
+                         "平均等待均小于0.01天：\n患者当天即获服务"),
     "by_tier": ("by tier", "按机构级别"),
     "per_hospital": ("per county hospital", "各县级医院"),
     "community_title": ("Medical community budget and spending, by year", "医共体预算与支出（按年）"),

@@ -38,7 +38,7 @@ def _cell(row: pd.Series, indicator: str, change: bool) -> str:
     cell = _num(mean, indicator, change)
     half = (row[f"{p}ci_high"] - row[f"{p}ci_low"]) / 2
     if np.isfinite(half):
-        cell += f" ±{_num(half, indicator, False).rstrip('%')}"
+        cell += f" ±{_num(half, indicator, change).lstrip('+').rstrip('%')}"
     lo, hi = row.get(f"{p}prediction_low", np.nan), row.get(f"{p}prediction_high", np.nan)
     if np.isfinite(lo) and np.isfinite(hi):
         cell += f" [{_num(lo, indicator, change)}, {_num(hi, indicator, change)}]"
@@ -167,7 +167,7 @@ def blocks(res: Results, figures: list[Figure], lang: str, figure_lang: str) -> 
             ("h2", text("summary", lang)), ("p", summary_paragraph(res, lang))]
     if not res.design:
         header, rows = summary_table(res, lang)
-        out += [("h2", f"{text('table', lang)} ({res.final_period})"), ("table", header, rows),
+        out += [("h2", f"{text('table', lang)} ({res.final_period})"), ("table", header, rows, True),
                 ("p", text("table_note", lang))]
     out.append(("h2", text("figures", lang)))
     for i, f in enumerate(figures, 1):
@@ -200,7 +200,8 @@ def to_markdown(blocks_: list[tuple], folder: Path) -> str:
 CSS = """body{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",system-ui,sans-serif;
 max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;
-text-align:right}td:first-child,th:first-child{text-align:left}figure{margin:1.5rem 0}img{max-width:100%;
+text-align:left}table.numbers td,table.numbers th{text-align:right}table.numbers td:first-child,
+table.numbers th:first-child{text-align:left}figure{margin:1.5rem 0}img{max-width:100%;
 height:auto;border:1px solid #eee}figcaption{font-size:.9rem;color:#444}"""
 
 
@@ -223,7 +224,8 @@ def to_html(blocks_: list[tuple], lang: str) -> str:
         elif b[0] == "table":
             head = "".join(f"<th>{e(str(c))}</th>" for c in b[1])
             rows = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in b[2])
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            numeric = ' class="numbers"' if len(b) > 3 and b[3] else ""
+            body.append(f"<table{numeric}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif b[0] == "fig":
             body.append(f'<figure><img src="{_data_uri(Path(b[1]))}" alt="{e(b[2])}">'
                         f"<figcaption>{e(b[2])}</figcaption></figure>")

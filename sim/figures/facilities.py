@@ -8,6 +8,8 @@ import pandas as pd
 from ..labels import TIER_COLOURS, text, tier_label
 from .data import Results, hospital_load, tier_levels
 from .style import A4_WIDTH
+
+WAIT_RESOLUTION = 0.01     # days (a quarter of an hour): shorter mean waits are "served the day they come"
 from .timeseries import scenario_colour
 
 
@@ -58,8 +60,9 @@ def facilities_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd
     _tier_dots(axes[1, 0], wait, in_county, scenarios, 1, lang)
     axes[0, 0].set_ylabel(text("occupancy_axis", lang))
     axes[1, 0].set_ylabel(text("wait_axis", lang))
-    axes[0, 0].set_title(text("occupancy_axis", lang) + ", " + text("by_tier", lang))
-    axes[1, 0].set_title(text("wait_axis", lang) + ", " + text("by_tier", lang))
+    comma = "，" if lang == "zh" else ", "
+    axes[0, 0].set_title(text("occupancy_axis", lang) + comma + text("by_tier", lang))
+    axes[1, 0].set_title(text("wait_axis", lang) + comma + text("by_tier", lang))
     tables = {"occupancy_by_tier": occ, "wait_by_tier": wait}
     if not hosp.empty:
         hospitals = list(dict.fromkeys(hosp["label"]))
@@ -68,7 +71,7 @@ def facilities_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd
             t = hosp[hosp["measure"] == measure]
             _grouped(ax, t, hospitals, "label", scenarios, k, by_scenario)
             ax.set_ylabel(text(label, lang))
-            ax.set_title(text(label, lang) + ", " + text("per_hospital", lang))
+            ax.set_title(text(label, lang) + comma + text("per_hospital", lang))
             ax.tick_params(axis="x", labelrotation=20)
         tables["hospitals"] = hosp
         handles, labels = axes[0, 1].get_legend_handles_labels()
@@ -77,6 +80,15 @@ def facilities_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd
     else:
         axes[0, 1].axis("off")
         axes[1, 1].axis("off")
+    waits = [wait["ci_high"]] + ([hosp.loc[hosp["measure"] == "mean_wait_days", "ci_high"]] if not hosp.empty else [])
+    if np.nanmax(np.abs(pd.concat(waits).to_numpy(float)), initial=0.0) < WAIT_RESOLUTION:
+        for ax in axes[1]:
+            if ax.axison:
+                ax.text(0.5, 0.75, text("waits_negligible", lang), transform=ax.transAxes, ha="center", fontsize=8,
+                        color="#555555")
+    for ax in axes.flat:
+        if ax.axison:
+            ax.set_ylim(bottom=0)
     fig.suptitle(text("facilities_title", lang, period=period))
     fig.tight_layout(rect=(0, 0.035 * (1 + len(scenarios) // 4), 1, 1))
     fig.text(0.5, 0.0, text("facilities_note", lang), ha="center", va="top", fontsize=7, color="#444444")
