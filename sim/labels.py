@@ -170,16 +170,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "monthly_title": ("Headline indicators month by month", "主要指标逐月变化"),
     "month": ("month", "月份"),
     "starts": ("{policy} starts", "{policy}启动"),
-    "n_policies": ("{n} policies", "{n}项政策"),
-    "band_mc": ("95% Monte Carlo interval (precision of the mean)", "95%蒙特卡洛区间（均值精度）"),
-    "band_pred": ("95% prediction interval (uncertain behaviour)", "95%预测区间（行为参数不确定性）"),
+    "n_policies": ("{n} policies start", "{n}项政策启动"),
+    "band_mc": ("95% Monte Carlo interval (precision of the mean; {scenarios})", "95%蒙特卡洛区间（均值精度；{scenarios}）"),
+    "band_pred": ("95% prediction interval (uncertain behaviour; {scenarios})",
+                  "95%预测区间（行为参数不确定性；{scenarios}）"),
     "changes_title": ("{group}: change from '{baseline}' in {period}", "{group}：{period}年相对“{baseline}”的变化"),
     "changes_note": ("dot: mean over replications; thick bar: 95% Monte Carlo interval; thin bar: 95% prediction "
                      "interval. Blue: above 0, red: below 0, grey: includes 0",
                      "点：各次重复的均值；粗线：95%蒙特卡洛区间；细线：95%预测区间。蓝：高于0，红：低于0，灰：含0"),
-    "changes_note_bars": ("numbers in the bars: share in %; black bar: 95% Monte Carlo interval; grey bar below it: "
-                          "95% prediction interval (when parameters are uncertain)",
-                          "条内数字：占比（%）；黑线：95%蒙特卡洛区间；下方灰线：95%预测区间（参数不确定时）"),
+    "changes_note_bars": ("numbers in the bars: share in % ± half-width of its 95% Monte Carlo interval, [95% prediction "
+                          "interval] when parameters are uncertain; shares below 7% are not labelled (summary.csv)",
+                          "条内数字：占比（%）± 95%蒙特卡洛区间半宽，参数不确定时另给[95%预测区间]；小于7%的不标注（见 summary.csv）"),
     "change_in": ("change ({unit})", "变化（{unit}）"),
     "baseline_level": ("(baseline {level})", "（基线 {level}）"),
     "below_resolution": ("no change larger than {res} {unit}\nin any scenario (not drawn)",
@@ -224,9 +225,9 @@ TEXT: dict[str, tuple[str, str]] = {
     # captions
     "cap_shares": ("Share of residents' visits and admissions by tier in each scenario, with 95% intervals.",
                    "各情景居民门诊与住院在各级机构的占比及95%区间。"),
-    "cap_monthly": ("Headline indicators month by month; bands: 95% Monte Carlo interval, dotted: 95% prediction "
-                    "interval; dashed lines: policy starts.",
-                    "主要指标逐月变化；阴影：95%蒙特卡洛区间，点线：95%预测区间；虚线：政策启动时间。"),
+    "cap_monthly": ("Headline indicators month by month; bands (baseline and the first other scenario): 95% Monte "
+                    "Carlo interval, dotted: 95% prediction interval; dashed lines: policy starts.",
+                    "主要指标逐月变化；阴影（基线与第一个其他情景）：95%蒙特卡洛区间，点线：95%预测区间；虚线：政策启动时间。"),
     "cap_changes": ("{group}: each scenario's change from the baseline with both 95% intervals.",
                     "{group}：各情景相对基线的变化及两种95%区间。"),
     "cap_outflow": ("Care outside the county per year by severity, by path and by destination.",

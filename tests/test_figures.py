@@ -245,8 +245,9 @@ def test_without_a_cjk_font_chinese_falls_back_to_english_with_a_message(results
     assert figures[0].caption.startswith("Share of residents")
 
 
-def test_plot_command_formats_target_and_bad_options(plotted, capsys):
-    folder = plotted["grid"]
+def test_plot_command_formats_target_and_bad_options(plotted, capsys, tmp_path):
+    folder = tmp_path / "grid"
+    shutil.copytree(plotted["grid"], folder)
     assert main(["plot", str(folder), "--format", "svg", "--target", "in_county_admission_rate=0.68"]) == 0
     assert (folder / "figures" / "grid_heatmap.svg").is_file()
     assert main(["plot", str(folder), "--format", "gif"]) == 2

@@ -38,14 +38,14 @@ def shares_figure(res: Results, lang: str) -> tuple[plt.Figure, pd.DataFrame]:
             ax.barh(y, width, left=left, color=TIER_COLOURS.get(tier, "#999999"), height=0.62,
                     label=tier_label(tier, lang), edgecolor="white", linewidth=0.5)
             ends = left + width
-            mc = np.vstack([width - d["ci_low"].to_numpy() * 100, d["ci_high"].to_numpy() * 100 - width])
-            pred = np.vstack([width - d["prediction_low"].to_numpy() * 100, d["prediction_high"].to_numpy() * 100 - width])
-            if np.isfinite(pred).any():
-                ax.errorbar(ends, y - 0.12, xerr=np.nan_to_num(pred), fmt="none", ecolor="#555555", elinewidth=0.7)
-            ax.errorbar(ends, y, xerr=np.nan_to_num(mc), fmt="none", ecolor="black", elinewidth=1.4, capsize=2)
-            for yi, l, w in zip(y, left, width):
-                if w >= 6:
-                    ax.text(l + w / 2, yi + 0.2, f"{w:.0f}", ha="center", va="center", fontsize=7, color="white")
+            half = (d["ci_high"] - d["ci_low"]).to_numpy() * 50
+            for yi, l, w, h, lo, hi in zip(y, left, width, half, d["prediction_low"] * 100, d["prediction_high"] * 100):
+                if w < 7:
+                    continue
+                label = f"{w:.0f}" + (f" ±{h:.1f}" if np.isfinite(h) else "")
+                if np.isfinite(lo) and np.isfinite(hi) and w >= 12:
+                    label += f"\n[{lo:.0f}, {hi:.0f}]"
+                ax.text(l + w / 2, yi, label, ha="center", va="center", fontsize=6.5, color="white")
             left = ends
         ax.set_xlim(0, 100)
         ax.set_xlabel(text("share_axis", lang, care=care_label(care, lang)))

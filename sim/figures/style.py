@@ -59,9 +59,11 @@ def figure_lang(lang: str) -> str:
 
 @contextlib.contextmanager
 def drawing(lang: str):
-    """Matplotlib settings of every figure (fonts for the language, readable sizes at A4)."""
-    families = ([find_cjk_font()] if lang == "zh" else []) + ["DejaVu Sans"]
-    with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": [f for f in families if f],
+    """Matplotlib settings of every figure (fonts for the language, with a CJK fallback for Chinese
+    names in English figures; readable sizes at A4)."""
+    cjk = find_cjk_font()                # also in English: names from configs may be Chinese (县人民医院)
+    families = [cjk, "DejaVu Sans"] if lang == "zh" else ["DejaVu Sans", cjk]
+    with plt.rc_context({"font.family": [f for f in families if f],                  # a list: per-glyph fallback
                          "axes.unicode_minus": lang != "zh", "font.size": 9, "axes.titlesize": 10,
                          "axes.labelsize": 9, "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
                          "axes.spines.top": False, "axes.spines.right": False, "axes.formatter.useoffset": False,

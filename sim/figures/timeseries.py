@@ -38,19 +38,24 @@ def monthly_figure(res: Results, lang: str) -> tuple[plt.Figure, pd.DataFrame]:
     scenarios = [s for s in res.scenarios if s in set(table["scenario"])]
     fig, axes = plt.subplots(2, 2, figsize=(A4_WIDTH * 1.25, 7.2), sharex=True)
     starts = policy_starts(res)
+    banded = scenarios[:2]                   # bands of more than two scenarios hide each other
     for ax, key in zip(axes.flat, HEADLINE_INDICATORS):
         for s in scenarios:
             d = table[(table["scenario"] == s) & (table["indicator"] == key)].sort_values("month")
             colour = scenario_colour(res, s)
-            ax.plot(d["month"], d["mean"] * 100, color=colour, lw=1.8 if s == res.baseline else 1.3, label=s)
+            ax.plot(d["month"], d["mean"] * 100, color=colour, lw=1.8 if s in banded else 1.0, label=s,
+                    zorder=3 if s in banded else 2)
+            if s not in banded:
+                continue
             ax.fill_between(d["month"], d["ci_low"] * 100, d["ci_high"] * 100, color=colour, alpha=0.15, lw=0)
-            if d["prediction_low"].notna().any() and s in (res.baseline, scenarios[-1]):
+            if d["prediction_low"].notna().any():
                 ax.plot(d["month"], d["prediction_low"] * 100, color=colour, lw=0.7, ls=":")
                 ax.plot(d["month"], d["prediction_high"] * 100, color=colour, lw=0.7, ls=":")
         for start, policies in starts.items():
             ax.axvline(start, color="#555555", ls="--", lw=1)
-            what = ", ".join(policies) if len(policies) <= 2 else text("n_policies", lang, n=len(policies))
-            ax.text(start, 0.99, " " + text("starts", lang, policy=what), transform=ax.get_xaxis_transform(),
+            what = text("starts", lang, policy=policies[0]) if len(policies) == 1 else \
+                text("n_policies", lang, n=len(policies))
+            ax.text(start, 0.99, " " + what, transform=ax.get_xaxis_transform(),
                     fontsize=7, va="top", ha="left", color="#333333")
         ax.set_title(indicator_label(key, lang))
         ax.set_ylabel("%")
@@ -61,7 +66,7 @@ def monthly_figure(res: Results, lang: str) -> tuple[plt.Figure, pd.DataFrame]:
     handles, labels = axes.flat[0].get_legend_handles_labels()
     handles += [plt.Rectangle((0, 0), 1, 1, color="#222222", alpha=0.15),
                 plt.Line2D([], [], color="#222222", ls=":", lw=0.7)]
-    labels += [text("band_mc", lang), text("band_pred", lang)]
+    labels += [text("band_mc", lang, scenarios=" & ".join(banded)), text("band_pred", lang, scenarios=" & ".join(banded))]
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.01))
     rows = -(-len(labels) // 3)
     fig.suptitle(text("monthly_title", lang))
