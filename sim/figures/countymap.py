@@ -28,8 +28,9 @@ def _cmap(name: str):
 def _facilities(ax, vol: pd.DataFrame, lang: str, biggest: float) -> None:
     for tier in [t for t in TIER_COLOURS if t in set(vol["tier"])]:
         d = vol[vol["tier"] == tier]
-        ax.scatter(d["x_km"], d["y_km"], s=12 + 600 * d["volume"] / biggest, facecolors="none",
-                   edgecolors=TIER_COLOURS[tier], linewidths=1.4, label=tier_label(tier, lang), zorder=3)
+        ax.scatter(d["x_km"], d["y_km"], s=30 + 600 * d["volume"] / biggest, facecolors="none",
+                   edgecolors=TIER_COLOURS[tier], linewidths=0.6 if tier == "village" else 1.4,
+                   label=tier_label(tier, lang), zorder=3)
 
 
 def map_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd.DataFrame]]:
@@ -43,7 +44,7 @@ def map_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd.DataFr
     base_v = villages[villages["scenario"] == res.baseline].set_index("village")
     base_f = volume[volume["scenario"] == res.baseline]
     biggest = float(volume["volume"].max() or 1.0)
-    size = 10 + 140 * base_v["residents"] / base_v["residents"].max()
+    size = 14 + 110 * base_v["residents"] / base_v["residents"].max()
     for r, measure in enumerate(MEASURES):
         ax = axes[r, 0]
         sc = ax.scatter(base_v["x_km"], base_v["y_km"], c=base_v[measure] * 100, s=size, cmap=_cmap("YlGnBu" if r == 0
