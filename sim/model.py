@@ -38,6 +38,7 @@ from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_F
                       IllnessModel, thin_by_risk)
 from .population import Population, create_patient_agents, synthesize
 
+ENGINES = ("fast", "numpy")
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
            "prevention", "policy", "background")
 
@@ -168,13 +169,18 @@ class GradedCareModel(mesa.Model):
     Patient Mesa agents (one per resident, views on the columns) may exist. They are built the first
     time something reads `agents`, `agents_by_type` or `agent_types` (a DataCollector, the
     dashboard, a notebook), never by the daily step, so batch runs do not pay for them.
+    engine: "fast" (compiled loops, sim.kernels) or "numpy" (the reference path, for tests); both give
+    the same numbers (docs/performance.md).
     """
 
     def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
-                 policies: list | None = None, patient_agents: bool = True) -> None:
+                 policies: list | None = None, patient_agents: bool = True, engine: str = "fast") -> None:
         super().__init__(rng=int(seed))
         if not 0 < scale <= 1:
             raise ValueError("scale must be in (0, 1]")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self.engine = engine
         self.config = config
         self.seed = int(seed)
         self.scale = float(scale)
