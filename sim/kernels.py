@@ -91,3 +91,82 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
             yuan = -cost_yuan - wt * wait_fac[alt_safe[v, k]] + tt * np.float64(tr) + tc * cp + tf * fo
             u[e, k] = row_static_u[row, k] + beta * yuan
     return alt, tier, allowed, u, p_file
+
+
+@njit(cache=True, nogil=True)
+def shifted_utilities(u, allowed):
+    """u minus its row maximum over allowed alternatives, -inf elsewhere (sim.choice._mnl_weights before exp)."""
+    E, K = u.shape
+    x = np.empty((E, K))
+    for e in range(E):
+        top = -np.inf
+        for k in range(K):
+            if allowed[e, k] and u[e, k] > top:
+                top = u[e, k]
+        if not np.isfinite(top):
+            top = 0.0
+        for k in range(K):
+            x[e, k] = u[e, k] - top if allowed[e, k] else -np.inf
+    return x
+
+
+@njit(cache=True, nogil=True)
+def draw(weights, uniform):
+    """Index of the chosen alternative per row by inverting cumulative weights; -1 if none (sim.choice.draw)."""
+    E, K = weights.shape
+    pick = np.empty(E, dtype=np.int64)
+    cum = np.empty(K)
+    for e in range(E):
+        total = 0.0
+        for k in range(K):
+            total += weights[e, k]
+            cum[k] = total
+        if total <= 0:
+            pick[e] = -1
+            continue
+        target = min(uniform[e] * total, total * (1.0 - 1e-12))
+        n = 0
+        for k in range(K):
+            if cum[k] <= target:
+                n += 1
+        pick[e] = n
+    return pick
+
+
+@njit(cache=True, nogil=True)
+def settle(deductible, ratio, covered, penalty, annual_cap, scheme, care, tier, filed, cost, person, fund_ytd,
+           oop_ytd):
+    """Fund and out-of-pocket fen of served episodes in batch order, charged to the year-to-date
+    accounts as they go (sim.insurance.settle followed by the caller's account update)."""
+    n = cost.size
+    fund = np.empty(n, dtype=np.int64)
+    oop = np.empty(n, dtype=np.int64)
+    for e in range(n):
+        s, c, t, i = np.int64(scheme[e]), np.int64(care[e]), np.int64(tier[e]), person[e]
+        r = ratio[s, c, t] - (0.0 if filed[e] else penalty[s, t])
+        r = min(max(r, 0.0), 1.0)
+        eligible = np.int64(math.floor(cost[e] * covered[s, c, t])) - deductible[s, c, t]
+        if eligible < 0:
+            eligible = 0
+        f = np.int64(math.floor(eligible * r))
+        remaining = annual_cap[s, c] - fund_ytd[i, c]
+        if remaining < 0:
+            remaining = 0
+        f = min(max(f, 0), remaining)
+        fund[e] = f
+        oop[e] = cost[e] - f
+        fund_ytd[i, c] += f
+        oop_ytd[i] += cost[e] - f
+    return fund, oop
+
+
+@njit(cache=True, nogil=True)
+def learn_trust(trust, person, tier, signal, rate):
+    """Move trust towards the signal (float32, as sim.model._trust: all old values read before any write)."""
+    n = person.size
+    new = np.empty(n, dtype=np.float32)
+    for e in range(n):
+        old = trust[person[e], tier[e]]
+        new[e] = old + rate * (signal[e] - old)
+    for e in range(n):
+        trust[person[e], tier[e]] = new[e]

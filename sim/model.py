@@ -440,8 +440,7 @@ class GradedCareModel(mesa.Model):
         alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
         attempt = b.attempt.copy()
         b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
-        pick = choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier),
-                                 self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
+        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
         first_emergency = (attempt == 0) & b.emergency
         if first_emergency.any():                # the nearest capable facility first (ODD §3.3.3)
             idx = np.flatnonzero(first_emergency)
@@ -519,6 +518,14 @@ class GradedCareModel(mesa.Model):
                 self.daily["continuations"][d, 0] += n
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
+    def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """The logit draw (sim.choice); the fast engine fuses it except for numpy's exp (bit-identical)."""
+        if self.engine == "numpy" or self.choice_params.nested:
+            return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
+        from . import kernels
+        x = kernels.shifted_utilities(u, allowed)
+        return kernels.draw(np.exp(x, out=x), uniform)
+
     def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
         """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
         away under budget pressure: like a displacement, they choose again elsewhere."""
@@ -569,9 +576,15 @@ class GradedCareModel(mesa.Model):
         noise = np.exp(sd * _normal(b.rn[:, RN_COST]) - 0.5 * sd ** 2)
         cost = np.maximum(1, np.rint(mean * noise)).astype(np.int64)
         scheme = pop.scheme[b.person].astype(np.int64)
-        fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
-        np.add.at(pop.fund_ytd, (b.person, care), fund)
-        np.add.at(pop.oop_ytd, b.person, oop)
+        if self.engine == "numpy":
+            fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
+            np.add.at(pop.fund_ytd, (b.person, care), fund)
+            np.add.at(pop.oop_ytd, b.person, oop)
+        else:
+            from .kernels import settle
+            t = self.benefits
+            fund, oop = settle(t.deductible, t.ratio, t.covered, t.unfiled_penalty, t.annual_cap, scheme, care, tier,
+                               b.filed, cost, b.person, pop.fund_ytd, pop.oop_ytd)
         self._tally("fund", f, care, fund)
         self._tally("oop", f, care, oop)
         self._tally("cost", f, care, cost)
@@ -616,6 +629,11 @@ class GradedCareModel(mesa.Model):
         if person.size == 0:
             return
         lr = np.float32(self.config.trust.learning_rate)
+        if self.engine != "numpy":
+            from .kernels import learn_trust
+            learn_trust(self.population.trust, person, np.asarray(tier, dtype=np.int64),
+                        np.broadcast_to(np.asarray(signal, dtype=np.float32), person.shape), lr)
+            return
         flat = self.population.trust.reshape(-1)
         idx = person * self.population.trust.shape[1] + tier
         old = flat.take(idx)
