@@ -170,3 +170,38 @@ def learn_trust(trust, person, tier, signal, rate):
         new[e] = old + rate * (signal[e] - old)
     for e in range(n):
         trust[person[e], tier[e]] = new[e]
+
+
+@njit(cache=True, nogil=True)
+def serve_books(f, care, tier, person, program, severity, ref_tier, referred_down, filed, slots, beds_free,
+                record, village, village_served, flows, tier_hospital):
+    """Served episodes take their slot or bed, and (after the warm-up) count in the flow tables by
+    village x tier x care and tier x care x programme x severity x path x filed (sim.model._record_flows)."""
+    for e in range(f.size):
+        c = care[e]
+        if c == 0:
+            slots[f[e]] -= 1.0
+        else:
+            beds_free[f[e]] -= 1.0
+        if record:
+            t = tier[e]
+            village_served[village[person[e]], t, c] += 1
+            r = ref_tier[e]
+            if referred_down[e]:
+                path = 3
+            elif r < 0:
+                path = 0
+            elif tier_hospital[r]:
+                path = 2
+            else:
+                path = 1
+            flows[t, c, program[e], severity[e] - 1, path, 1 if filed[e] else 0] += 1
+
+
+@njit(cache=True, nogil=True)
+def admit(occupied, calendar, facility, los, day):
+    """Beds taken today and their discharge days in the ring calendar (sim.capacity.Beds.admit)."""
+    horizon = calendar.shape[0]
+    for e in range(facility.size):
+        occupied[facility[e]] += 1
+        calendar[(day + los[e]) % horizon, facility[e]] += 1

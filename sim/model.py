@@ -209,7 +209,7 @@ class GradedCareModel(mesa.Model):
         self.choice_params = choice_rules.choice_params(config)
         self.referral_down = np.array([config.referral.down_probability.get(t, 0.0) for t in self.tier_names])
         self.tier_hospital = self.tier_in_county & ~self.tier_primary     # referring from here = referring out
-        self.beds = Beds(len(self.facilities), config.care.max_los_days)
+        self.beds = Beds(len(self.facilities), config.care.max_los_days, compiled=engine == "fast")
         self.background = BackgroundLoad(len(self.facilities), self.scale, config.care.los_sd_log,
                                          config.care.max_los_days, self.facilities.nonresident)
         self.expected_wait = np.zeros(len(self.facilities))
@@ -566,9 +566,18 @@ class GradedCareModel(mesa.Model):
         self._tally("served_after_displacement", f[after], care[after])
         self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
         out = care == 0
-        n_f = slots.size
-        slots -= np.bincount(f[out], minlength=n_f)
-        beds_free -= np.bincount(f[~out], minlength=n_f)
+        if self.engine == "numpy":
+            n_f = slots.size
+            slots -= np.bincount(f[out], minlength=n_f)
+            beds_free -= np.bincount(f[~out], minlength=n_f)
+            if d >= self.warmup_days:
+                self._record_flows(b, care, tier)
+        else:
+            from .kernels import serve_books
+            year = self.date.year - self.record_years[0]
+            serve_books(f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed, slots,
+                        beds_free, d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+                        self.tier_hospital)
 
         sev = b.severity.astype(np.int64) - 1
         mean = self.mean_cost_fen[f, care, b.program, sev]
@@ -588,8 +597,6 @@ class GradedCareModel(mesa.Model):
         self._tally("fund", f, care, fund)
         self._tally("oop", f, care, oop)
         self._tally("cost", f, care, cost)
-        if d >= self.warmup_days:
-            self._record_flows(b, care, tier)
         for community in self.communities:
             community.charge(d, b.person, fund, self.tier_in_county[tier])
 
