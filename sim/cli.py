@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import MAX_MESSAGE_LINES, ConfigError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2        # a mistake in a file or an option: fix the input and run again
@@ -119,6 +118,7 @@ def _writable_folder(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .experiment import plan_run, run_experiment
     from .resources import check_cost, cores
     from .results import RunsFailed
@@ -270,6 +270,7 @@ def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: b
 
 def screen(message: str) -> str:
     """At most a screenful: MAX_MESSAGE_LINES lines of at most 300 characters."""
+    from .config import MAX_MESSAGE_LINES
     lines = [x if len(x) <= 300 else x[:300] + " ..." for x in message.splitlines()]
     if len(lines) > MAX_MESSAGE_LINES:
         lines = lines[:MAX_MESSAGE_LINES] + [f"  ... and {len(lines) - MAX_MESSAGE_LINES} more lines"]
@@ -294,8 +295,8 @@ def environment_message(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; map each kind of failure to its exit code (the EXIT_* constants above)."""
     args = _parser().parse_args(argv)
+    from .config import ConfigError
     from .resources import NotEnoughMemory
-    from .results import record_failure
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -317,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if args.debug:
             raise
+        from .results import record_failure
         message = environment_message(exc)
         folder = record_failure(exc.filename, message)
         note = f" (the run folder {folder} says so in manifest.json)" if folder else ""

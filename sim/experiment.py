@@ -19,10 +19,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError
 
 from .config import (MAX_WARMUP_DAYS, ConfigError, CountyConfig, SafeName, Strict, config_from_tree, deep_merge,
@@ -31,6 +30,8 @@ from .policies import build_policies
 from .sweep import Sweep, SweepSpec, apply_values, build_sweep, check_sweep
 from .uncertainty import at_end, ranges_of, resolve_run, split_policies
 
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_REPLICATIONS = 10000
 
@@ -297,8 +298,9 @@ def run_safely(task: dict) -> dict:
                 "traceback": traceback.format_exc(limit=-6)[-4000:]}
 
 
-def _first(meta: dict, df: pd.DataFrame) -> pd.DataFrame:
+def _first(meta: dict, df: "pd.DataFrame") -> "pd.DataFrame":
     """The run's identifying columns first, then the table's own."""
+    import pandas as pd
     return pd.concat([pd.DataFrame({k: [v] * len(df) for k, v in meta.items()}), df.reset_index(drop=True)], axis=1)
 
 
@@ -330,7 +332,8 @@ class ExperimentResult:
     manifest: dict = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)      # run ids that raised (their errors: manifest runs.<id>)
 
-    def timeseries(self) -> pd.DataFrame:
+    def timeseries(self) -> "pd.DataFrame":
+        import pandas as pd
         return pd.read_parquet(self.path / "timeseries.parquet")
 
 
