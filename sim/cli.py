@@ -62,14 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
     pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("check", aliases=["validate"],
-                       help="check a county config or an experiment without running it (validate: same)")
+    v = sub.add_parser("check", help="check a county config or an experiment without running it")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
     a.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    from .calibration.command import add_parser as add_calibrate
+    add_calibrate(sub)
     return p
 
 
@@ -101,6 +102,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         if plan.ranges:
             how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
             print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")
+        if plan.ensemble:
+            print(f"parameter ensemble: {len(plan.ensemble)} acceptable set(s) of {len(plan.ensemble[0])} value(s), "
+                  f"one drawn per replicate ({plan.spec.parameter_ensemble})")
     else:
         cfg = load_config(args.file)
         print(f"{args.file}: valid county config '{cfg.name}' ({cfg.population.size:,} residents, "
@@ -147,7 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
                                 scale=plan.scale, resume=folder, progress=not args.quiet,
-                                uncertainty=plan.uncertainty if plan.ranges else None, scheduler=args.scheduler)
+                                uncertainty=plan.uncertainty if plan.ranges or plan.ensemble else None,
+                                scheduler=args.scheduler)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -304,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plot(args)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "calibrate":
+            from .calibration.command import cmd_calibrate
+            return cmd_calibrate(args)
         return cmd_check(args)
     except ConfigError as exc:
         if args.debug:

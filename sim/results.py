@@ -230,7 +230,9 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "experiment_seed": plan.spec.seed,
         "replicate_seeds": plan.seeds,
         "baseline_scenario": plan.baseline,
-        "uncertainty": {"enabled": plan.uncertainty, "parameters": plan.ranges},
+        "uncertainty": {"enabled": plan.uncertainty, "parameters": plan.ranges,
+                        **({"parameter_ensemble": {"file": plan.spec.parameter_ensemble, "sets": len(plan.ensemble)}}
+                           if plan.ensemble else {})},
         "scenarios": {s.name: {"policies": s.policies, "config": s.config.model_dump(mode="json")}
                       for s in plan.scenarios},
         "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
