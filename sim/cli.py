@@ -57,11 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
     r.add_argument("--no-uncertainty", dest="uncertainty", action="store_const", const=False, default=None,
                    help="keep uncertain parameters at their central values (no prediction intervals)")
-    r.add_argument("--plot", action="store_true", help="also write figures/ and report.md (as `gradsim plot`)")
+    r.add_argument("--plot", action="store_true", help="also write figures/ and the report (as `gradsim plot`)")
+    r.add_argument("--lang", choices=("en", "zh"), default="en", help="language of figures and report with --plot")
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
+    pl = sub.add_parser("plot", help="write figures/, report.md and report.html for a results folder (docs/figures.md)")
     pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
+    _figure_options(pl)
+    pl.add_argument("--target", help="grid sweeps: draw the contour of a target, e.g. in_county_admission_rate=0.9")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    cp = sub.add_parser("compare", help="two results folders of the same county side by side, with differences")
+    cp.add_argument("folder_a", help="results folder A")
+    cp.add_argument("folder_b", help="results folder B (differences are B - A)")
+    cp.add_argument("--out", help="folder for compare.csv, compare.md and figures (default: B/compare_with_<A>)")
+    _figure_options(cp)
+    cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v = sub.add_parser("check", help="check a county config or an experiment without running it")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
@@ -72,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     from .calibration.command import add_parser as add_calibrate
     add_calibrate(sub)
     return p
+
+
+def _figure_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of figures and report (zh: Chinese)")
+    p.add_argument("--format", default="png", help="figure formats, comma-separated: png, svg (default: png)")
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    from .figures.style import FORMATS
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(f"--format {value}: allowed are {', '.join(FORMATS)} (comma-separated)", None, "--format")
+    return formats
 
 
 def _is_experiment(path: str) -> bool:
@@ -177,18 +200,32 @@ def cmd_run(args: argparse.Namespace) -> int:
               "run them again with --resume", file=sys.stderr)
         return EXIT_RUNS_FAILED
     if args.plot:
-        cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet))
+        cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet, lang=args.lang))
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .plots import plot_results
+    from .figures.sweeps import parse_target
+    from .report import plot_results
     from .results import check_results_folder
     folder = Path(args.folder)
+    formats = _formats(getattr(args, "format", "png"))
+    try:
+        target = parse_target(getattr(args, "target", None))
+    except ValueError as exc:
+        raise ConfigError(str(exc), None, "--target") from None
     check_results_folder(folder)
-    written = plot_results(folder)
+    written = plot_results(folder, getattr(args, "lang", "en"), formats, target)
     if not getattr(args, "quiet", False):
-        print("Figures and report: " + ", ".join(str(p) for p in written))
+        print(f"{len(written) - 2} figure file(s) in {folder / 'figures'}; report: {folder / 'report.html'} "
+              f"and {folder / 'report.md'}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    written = compare(args.folder_a, args.folder_b, args.out, args.lang, _formats(args.format))
+    print(f"Comparison: {written[-1]} ({len(written)} files in {written[-1].parent})")
     return 0
 
 
@@ -312,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "calibrate":
             from .calibration.command import cmd_calibrate
             return cmd_calibrate(args)
+        if args.command == "compare":
+            return cmd_compare(args)
         return cmd_check(args)
     except ConfigError as exc:
         if args.debug:

@@ -233,7 +233,8 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "uncertainty": {"enabled": plan.uncertainty, "parameters": plan.ranges,
                         **({"parameter_ensemble": {"file": plan.spec.parameter_ensemble, "sets": len(plan.ensemble)}}
                            if plan.ensemble else {})},
-        "scenarios": {s.name: {"policies": s.policies, "config": s.config.model_dump(mode="json")}
+        "scenarios": {s.name: {"description": next((x.description for x in plan.spec.scenarios if x.name == s.name), ""),
+                               "policies": s.policies, "config": s.config.model_dump(mode="json")}
                       for s in plan.scenarios},
         "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
                      "pandas": pd.__version__, "python": sys.version.split()[0], "platform": platform.platform()},
