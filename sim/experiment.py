@@ -252,6 +252,15 @@ def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], 
 
 
 # ---------------------------------------------------------------- running one replicate
+def run_inputs(task: dict) -> tuple[CountyConfig, list, dict]:
+    """The config, policies and drawn parameters of one run (sweep values applied, ranges resolved):
+    what `run_one` and the dashboard build a GradedCareModel from."""
+    tree, policies = apply_values(task["tree"], task["policies"], task.get("values") or {})
+    tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
+    cfg = config_from_tree(tree, {}, task.get("config_file"))
+    return cfg, build_policies(policy_specs, cfg, task.get("experiment_file")), parameters
+
+
 def run_one(task: dict) -> dict:
     """Run one (scenario, sample, replicate) and write its tables into the run folder; returns its status."""
     from .model import GradedCareModel
@@ -260,10 +269,7 @@ def run_one(task: dict) -> dict:
     from .results import RUN_TABLES, atomic_write_parquet
 
     started = time.time()
-    tree, policies = apply_values(task["tree"], task["policies"], task.get("values") or {})
-    tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
-    cfg = config_from_tree(tree, {}, task.get("config_file"))
-    policies = build_policies(policy_specs, cfg, task.get("experiment_file"))
+    cfg, policies, parameters = run_inputs(task)
     model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies, patient_agents=False)
     try:
         model.run()
