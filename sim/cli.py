@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
     a.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    d = sub.add_parser("dashboard", help="an interactive dashboard in the browser (needs: pip install .[dashboard])")
+    d.add_argument("source", nargs="?", default="configs/seed_county.yaml", metavar="CONFIG_OR_EXPERIMENT",
+                   help="a county config or an experiment (default: configs/seed_county.yaml)")
+    d.add_argument("--port", type=int, default=8765, help="port of the local server (default: 8765)")
+    d.add_argument("--scale", type=float, default=0.1,
+                   help="fraction of the population simulated (default: 0.1; counts are scaled back up)")
+    d.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the labels (default: en)")
+    d.add_argument("--save-dir", default=".", help="folder `Save as experiment` writes to (default: here)")
+    d.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     from .calibration.command import add_parser as add_calibrate
@@ -241,6 +251,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    try:
+        from .dashboard.app import serve
+    except ImportError as exc:
+        raise ConfigError(f"the dashboard needs its extra packages ({exc.name} is missing): "
+                          "pip install -e \".[dashboard]\" (make install does this)") from None
+    if not 0 < args.scale <= 1:
+        raise ConfigError(f"--scale must be in (0, 1], got {args.scale}", None, "--scale")
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}", None, "--port")
+    serve(args.source, port=args.port, scale=args.scale, lang=args.lang, save_dir=args.save_dir,
+          open_browser=not args.no_browser)
+    return 0
+
+
 def format_table(summary, baseline: str, period: str = "all", note: str | None = None) -> str:
     """Main indicators per scenario: the baseline's level, and each other scenario's change from it.
 
@@ -351,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_calibrate(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "dashboard":
+            return cmd_dashboard(args)
         return cmd_check(args)
     except ConfigError as exc:
         if args.debug:

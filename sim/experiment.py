@@ -281,6 +281,19 @@ def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], 
 
 
 # ---------------------------------------------------------------- running one replicate
+def run_inputs(task: dict) -> tuple[CountyConfig, list, dict]:
+    """The config, policies and drawn parameters of one run (sweep values applied, ranges resolved):
+    what `run_one` and the dashboard build a GradedCareModel from."""
+    tree, member = task["tree"], {}
+    if task.get("ensemble") and task.get("uncertainty", True):
+        k = ensemble_member(task["seed"], len(task["ensemble"]))
+        tree, member = apply_values(tree, [], task["ensemble"][k])[0], {"parameter_ensemble.row": k + 1}
+    tree, policies = apply_values(tree, task["policies"], task.get("values") or {})
+    tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
+    cfg = config_from_tree(tree, {}, task.get("config_file"))
+    return cfg, build_policies(policy_specs, cfg, task.get("experiment_file")), {**member, **parameters}
+
+
 def run_one(task: dict) -> dict:
     """Run one (scenario, sample, replicate) and write its tables into the run folder; returns its status."""
     from .model import GradedCareModel
@@ -289,15 +302,7 @@ def run_one(task: dict) -> dict:
     from .results import RUN_TABLES, atomic_write_parquet
 
     started = time.time()
-    tree, member = task["tree"], {}
-    if task.get("ensemble") and task.get("uncertainty", True):
-        k = ensemble_member(task["seed"], len(task["ensemble"]))
-        tree, member = apply_values(tree, [], task["ensemble"][k])[0], {"parameter_ensemble.row": k + 1}
-    tree, policies = apply_values(tree, task["policies"], task.get("values") or {})
-    tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
-    parameters = {**member, **parameters}
-    cfg = config_from_tree(tree, {}, task.get("config_file"))
-    policies = build_policies(policy_specs, cfg, task.get("experiment_file"))
+    cfg, policies, parameters = run_inputs(task)
     model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies, patient_agents=False)
     try:
         model.run()
