@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import MAX_MESSAGE_LINES, ConfigError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2        # a mistake in a file or an option: fix the input and run again
@@ -72,14 +71,25 @@ def _parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", help="folder for compare.csv, compare.md and figures (default: B/compare_with_<A>)")
     _figure_options(cp)
     cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("check", aliases=["validate"],
-                       help="check a county config or an experiment without running it (validate: same)")
+    v = sub.add_parser("check", help="check a county config or an experiment without running it")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
     a.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    d = sub.add_parser("dashboard", help="an interactive dashboard in the browser (needs: pip install .[dashboard])")
+    d.add_argument("source", nargs="?", default="configs/seed_county.yaml", metavar="CONFIG_OR_EXPERIMENT",
+                   help="a county config or an experiment (default: configs/seed_county.yaml)")
+    d.add_argument("--port", type=int, default=8765, help="port of the local server (default: 8765)")
+    d.add_argument("--scale", type=float, default=0.1,
+                   help="fraction of the population simulated (default: 0.1; counts are scaled back up)")
+    d.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the labels (default: en)")
+    d.add_argument("--save-dir", default=".", help="folder `Save as experiment` writes to (default: here)")
+    d.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    from .calibration.command import add_parser as add_calibrate
+    add_calibrate(sub)
     return p
 
 
@@ -125,6 +135,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         if plan.ranges:
             how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
             print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")
+        if plan.ensemble:
+            print(f"parameter ensemble: {len(plan.ensemble)} acceptable set(s) of {len(plan.ensemble[0])} value(s), "
+                  f"one drawn per replicate ({plan.spec.parameter_ensemble})")
     else:
         cfg = load_config(args.file)
         print(f"{args.file}: valid county config '{cfg.name}' ({cfg.population.size:,} residents, "
@@ -142,6 +155,7 @@ def _writable_folder(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .experiment import plan_run, run_experiment
     from .resources import check_cost, cores
     from .results import RunsFailed
@@ -170,7 +184,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
                                 scale=plan.scale, resume=folder, progress=not args.quiet,
-                                uncertainty=plan.uncertainty if plan.ranges else None, scheduler=args.scheduler)
+                                uncertainty=plan.uncertainty if plan.ranges or plan.ensemble else None,
+                                scheduler=args.scheduler)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -233,6 +248,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(ranking(table, design, [k for k, *_ in MAIN_INDICATORS], args.period))
     print(f"\n{len(table):,} indices written to {folder / 'sensitivity.csv'}"
           + (f" and the response table to {folder / 'response.csv'}" if design == "grid" else ""))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    try:
+        from .dashboard.app import serve
+    except ImportError as exc:
+        raise ConfigError(f"the dashboard needs its extra packages ({exc.name} is missing): "
+                          "pip install -e \".[dashboard]\" (make install does this)") from None
+    if not 0 < args.scale <= 1:
+        raise ConfigError(f"--scale must be in (0, 1], got {args.scale}", None, "--scale")
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}", None, "--port")
+    serve(args.source, port=args.port, scale=args.scale, lang=args.lang, save_dir=args.save_dir,
+          open_browser=not args.no_browser)
     return 0
 
 
@@ -307,6 +337,7 @@ def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: b
 
 def screen(message: str) -> str:
     """At most a screenful: MAX_MESSAGE_LINES lines of at most 300 characters."""
+    from .config import MAX_MESSAGE_LINES
     lines = [x if len(x) <= 300 else x[:300] + " ..." for x in message.splitlines()]
     if len(lines) > MAX_MESSAGE_LINES:
         lines = lines[:MAX_MESSAGE_LINES] + [f"  ... and {len(lines) - MAX_MESSAGE_LINES} more lines"]
@@ -331,8 +362,8 @@ def environment_message(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; map each kind of failure to its exit code (the EXIT_* constants above)."""
     args = _parser().parse_args(argv)
+    from .config import ConfigError
     from .resources import NotEnoughMemory
-    from .results import record_failure
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -340,8 +371,13 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plot(args)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "calibrate":
+            from .calibration.command import cmd_calibrate
+            return cmd_calibrate(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "dashboard":
+            return cmd_dashboard(args)
         return cmd_check(args)
     except ConfigError as exc:
         if args.debug:
@@ -356,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if args.debug:
             raise
+        from .results import record_failure
         message = environment_message(exc)
         folder = record_failure(exc.filename, message)
         note = f" (the run folder {folder} says so in manifest.json)" if folder else ""

@@ -74,6 +74,50 @@ UNIT_LABELS = {
     "per resident": {"en": "per resident", "zh": "每人"},
 }
 
+# The dashboard's levers (sim/dashboard/levers.py) and the words on its screen.
+LEVER_LABELS: dict[str, dict[str, str]] = {
+    "ratio_township": {"en": "inpatient reimbursement, township centres (change, points)",
+                       "zh": "乡镇卫生院住院报销比例（调整，百分点）"},
+    "ratio_county": {"en": "inpatient reimbursement, county hospitals (change, points)",
+                     "zh": "县级医院住院报销比例（调整，百分点）"},
+    "ratio_in_province": {"en": "inpatient reimbursement, in province outside the county (change, points)",
+                          "zh": "县外省内住院报销比例（调整，百分点）"},
+    "ratio_out_of_province": {"en": "inpatient reimbursement, out of province (change, points)",
+                              "zh": "省外住院报销比例（调整，百分点）"},
+    "unfiled_penalty": {"en": "filing penalty: points lost outside the county without a filed referral",
+                        "zh": "未转诊备案县外就医报销比例降低（百分点）"},
+    "physicians_sent_down": {"en": "physicians sent down to township centres", "zh": "下沉乡镇卫生院的医生（人）"},
+    "contract_rate": {"en": "family-doctor contract rate, chronic patients and 65+ (0 = today's)",
+                      "zh": "家庭医生签约率：慢病患者与65岁以上（0 = 现状）"},
+    "capitation": {"en": "chronic-disease capitation, whole county", "zh": "全县慢病按人头总额付费"},
+    "capability_gain": {"en": "lead county hospital capability (levels added)", "zh": "县级龙头医院能力提升（级）"},
+    "branch_campus": {"en": "branch campus of a township centre (一院多区)", "zh": "乡镇卫生院分院（一院多区）"},
+}
+
+DASHBOARD_TEXT: dict[str, dict[str, str]] = {
+    "title": {"en": "gradsim: county graded care", "zh": "gradsim：县域分级诊疗"},
+    "levers": {"en": "Policy levers (a change restarts the model)", "zh": "政策杠杆（调整后模型重新开始）"},
+    "scale": {"en": "simulated residents: {n:,} ({pct:g}% of {total:,}); counts scaled to the full county",
+              "zh": "模拟居民：{n:,}人（全县{total:,}人的{pct:g}%）；人次已换算为全县"},
+    "date": {"en": "date", "zh": "日期"},
+    "week": {"en": "week starting", "zh": "周起始日"},
+    "map": {"en": "County map: facilities sized by today's load", "zh": "县域地图：机构大小表示当日负荷"},
+    "map_villages": {"en": "villages coloured by", "zh": "村庄颜色表示"},
+    "since": {"en": "since {date}", "zh": "自{date}起"},
+    "load": {"en": "today's visits + occupied beds", "zh": "当日门诊人次 + 占用床位"},
+    "shares": {"en": "Share of visits by tier, weekly", "zh": "各级机构门诊占比（每周）"},
+    "rates": {"en": "Admissions outside the county, weekly", "zh": "县外住院（每周）"},
+    "occupancy": {"en": "Bed occupancy, weekly", "zh": "床位使用率（每周）"},
+    "waits": {"en": "Mean wait, weekly", "zh": "平均等待（每周）"},
+    "no_week": {"en": "charts start after the first simulated week: press Step or ▶",
+                "zh": "模拟满一周后显示图表：请按 Step 或 ▶"},
+    "save": {"en": "Save as experiment", "zh": "保存为实验文件"},
+    "saved": {"en": "saved: {path} (run it: gradsim run {path})", "zh": "已保存：{path}（运行：gradsim run {path}）"},
+    "save_failed": {"en": "could not save: {error}", "zh": "保存失败：{error}"},
+    "lever_error": {"en": "lever not applied: {error}", "zh": "杠杆未生效：{error}"},
+    "no_change": {"en": "no lever changed: the baseline", "zh": "未调整杠杆：基线"},
+}
+
 
 def check_lang(lang: str) -> str:
     """The language code, or a ValueError naming the allowed ones."""
@@ -325,3 +369,13 @@ def group_label(group: str, lang: str = "en") -> str:
 def word(table: dict[str, dict[str, str]], key: str, lang: str = "en") -> str:
     """A display name from one of the small tables above (PATH_LABELS, ...); unknown keys stay as they are."""
     return table.get(key, {}).get(check_lang(lang), key)
+
+
+def lever_label(key: str, lang: str = "en") -> str:
+    """Display name of a dashboard lever; an unknown lever keeps its key."""
+    return LEVER_LABELS.get(key, {}).get(check_lang(lang), key)
+
+
+def dashboard_text(key: str, lang: str = "en", **values) -> str:
+    """A phrase of the dashboard's screen in the language, with {placeholders} filled."""
+    return DASHBOARD_TEXT[key][check_lang(lang)].format(**values)
