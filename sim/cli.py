@@ -99,6 +99,7 @@ def _figure_options(p: argparse.ArgumentParser) -> None:
 
 
 def _formats(value: str) -> tuple[str, ...]:
+    from .config import ConfigError
     from .figures.style import FORMATS
     formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
     bad = [f for f in formats if f not in FORMATS]
@@ -215,6 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .figures.sweeps import parse_target
     from .report import plot_results
     from .results import check_results_folder
@@ -252,6 +254,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     try:
         from .dashboard.app import serve
     except ImportError as exc:
