@@ -225,6 +225,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "changes_note_bars": ("numbers in the bars: share in % ± half-width of its 95% Monte Carlo interval, [95% prediction "
                           "interval] when parameters are uncertain; shares below 7% are not labelled (summary.csv)",
                           "条内数字：占比（%）± 95%蒙特卡洛区间半宽，参数不确定时另给[95%预测区间]；小于7%的不标注（见 summary.csv）"),
+    "episodes_a_year": ("episodes a year", "人次/年"),
     "change_in": ("change ({unit})", "变化（{unit}）"),
     "baseline_level": ("(baseline {level})", "（基线 {level}）"),
     "below_resolution": ("no change larger than {res} {unit}\nin any scenario (not drawn)",
@@ -309,8 +310,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "run_seed": ("seed", "随机种子"),
     "run_scale": ("scale", "规模"),
     "run_horizon": ("periods", "时期"),
+    "run_scale_part": ("{scale} (runs simulate {scale} of the population; counts are scaled back up to the full "
+                       "population)", "{scale}（模拟全县人口的{scale}，人次等计数已换算为全县）"),
+    "run_scale_full": ("1 (the full population)", "1（全县人口）"),
     "run_uncertainty": ("uncertain parameters", "不确定参数"),
-    "run_uncertainty_on": ("{n} drawn per replication (prediction intervals)", "{n}个，每次重复抽样（给出预测区间）"),
+    "run_uncertainty_on": ("{n}, drawn per replication (prediction intervals with 10 or more replications)",
+                           "{n}个，每次重复抽样（重复10次及以上时给出预测区间）"),
+    "run_whole_years": ("every period is a whole calendar year", "每个时期均为完整日历年"),
     "run_uncertainty_off": ("held at their central values", "取中心值"),
     "run_sweep": ("sweep", "参数扫描"),
     "run_sweep_text": ("{design} design, {samples} samples over {names}", "{design}设计，{samples}个样本，参数：{names}"),

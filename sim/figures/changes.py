@@ -18,6 +18,8 @@ def scale_and_unit(indicator: str, lang: str) -> tuple[float, str]:
     unit = indicator_unit(indicator)
     if unit == "share":
         return 100.0, unit_label("points", lang)
+    if unit == "per year":
+        return 1.0, text("episodes_a_year", lang)
     return 1.0, unit_label(unit, lang) if unit else ""
 
 
