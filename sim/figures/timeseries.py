@@ -10,6 +10,8 @@ from ..labels import HEADLINE_INDICATORS, indicator_label, text
 from .data import Results, monthly_summary
 from .style import A4_WIDTH
 
+ZH_DATES = {"formats": ["%Y年", "%m月", "%d日", "%H:%M", "%H:%M", "%S.%f"],
+            "zero_formats": ["", "%Y年", "%m月", "%d日", "%H:%M", "%H:%M"]}
 SCENARIO_COLOURS = ["#222222", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                     "#bcbd22", "#7f7f7f"]
 
@@ -62,11 +64,14 @@ def monthly_figure(res: Results, lang: str) -> tuple[plt.Figure, pd.DataFrame]:
         ax.grid(alpha=0.3)
         locator = mdates.AutoDateLocator(maxticks=8)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, **ZH_DATES) if lang == "zh"
+                                     else mdates.ConciseDateFormatter(locator))
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    handles += [plt.Rectangle((0, 0), 1, 1, color="#222222", alpha=0.15),
-                plt.Line2D([], [], color="#222222", ls=":", lw=0.7)]
-    labels += [text("band_mc", lang, scenarios=" & ".join(banded)), text("band_pred", lang, scenarios=" & ".join(banded))]
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="#222222", alpha=0.15))
+    labels.append(text("band_mc", lang, scenarios=" & ".join(banded)))
+    if table["prediction_low"].notna().any():
+        handles.append(plt.Line2D([], [], color="#222222", ls=":", lw=0.7))
+        labels.append(text("band_pred", lang, scenarios=" & ".join(banded)))
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.01))
     rows = -(-len(labels) // 3)
     fig.suptitle(text("monthly_title", lang))
