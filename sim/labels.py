@@ -247,8 +247,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "by_tier": ("by tier", "按机构级别"),
     "per_hospital": ("per county hospital", "各县级医院"),
     "community_title": ("Medical community budget and spending, by year", "医共体预算与支出（按年）"),
-    "yuan_per_year": ("million yuan per budget year (a first or last year cut by the horizon holds only its days)",
-                      "百万元/预算年度（被模拟时段截断的首末年度仅含其天数）"),
+    "yuan_per_year": ("million yuan per budget year", "百万元/预算年度"),
+    "community_note": ("a first or last year cut by the simulated period holds only its days; surplus: mean [95% "
+                       "Monte Carlo interval]", "被模拟时段截断的首末年度仅含其天数；结余：均值[95%蒙特卡洛区间]"),
     "community_panel": ("scenario '{scenario}', community '{community}'", "情景“{scenario}”，医共体“{community}”"),
     "heatmap_title": ("Indicators over the grid of swept parameters (scenario {scenario}, period {period}; mean "
                       "over replications)", "指标随扫描参数网格的变化（情景{scenario}，时期{period}；各次重复的均值）"),

@@ -50,7 +50,8 @@ def community_figure(res: Results, lang: str) -> tuple[plt.Figure, pd.DataFrame]
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.01))
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 0.03))
     fig.suptitle(text("community_title", lang))
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.text(0.5, 0.0, text("community_note", lang), ha="center", va="bottom", fontsize=7, color="#444444")
     return fig, books
