@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import ConfigError
 from .figures import Figure, make_figures
 from .figures.data import Results
 from .labels import HEADLINE_INDICATORS, INDICATOR_GROUPS, indicator_label, indicator_unit, text, unit_label
@@ -240,6 +241,11 @@ def plot_results(folder: str | Path, lang: str = "en", formats: tuple[str, ...] 
                  target: tuple[str, float] | None = None) -> list[Path]:
     """Write figures/, report.md and report.html into a finished results folder; the files written."""
     folder = Path(folder)
+    if target is not None:
+        known = set(pd.read_csv(folder / "summary.csv", usecols=["indicator"])["indicator"])
+        if target[0] not in known:
+            raise ConfigError(f"--target {target[0]}: no such indicator in summary.csv (e.g. in_county_admission_rate, "
+                              "primary_care_share; all: docs/indicators.md)", folder, "--target")
     figures, drawn_in = make_figures(folder, lang, formats, target)
     res = Results.open(folder)
     b = blocks(res, figures, lang, drawn_in)

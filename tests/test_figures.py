@@ -254,6 +254,8 @@ def test_plot_command_formats_target_and_bad_options(plotted, capsys, tmp_path):
     assert "--format gif: allowed are png, svg" in capsys.readouterr().err
     assert main(["plot", str(folder), "--target", "in_county_admission_rate"]) == 2
     assert "INDICATOR=VALUE" in capsys.readouterr().err
+    assert main(["plot", str(folder), "--target", "in_county_admision_rate=0.9"]) == 2
+    assert "--target in_county_admision_rate: no such indicator" in capsys.readouterr().err
 
 
 def test_compare_puts_two_folders_side_by_side(results_folders, tmp_path, capsys):
