@@ -57,7 +57,9 @@ def compare(a: str | Path, b: str | Path, out: str | Path | None = None, lang: s
     written = [out / "compare.csv"]
     lang = figure_lang(lang)
     scenarios = list(dict.fromkeys(table["scenario"]))
-    name_a, name_b = f"A ({ra.folder.name})", f"B ({rb.folder.name})"
+    name_a = f"A ({ra.manifest['experiment']}/{ra.folder.name})"
+    name_b = f"B ({rb.manifest['experiment']}/{rb.folder.name})"
+    period = pb if pa == pb else f"A {pa}, B {pb}"
     lines = [f"# {text('compare_heading', lang)}", "", f"- A: {ra.folder}", f"- B: {rb.folder}",
              f"- {text('period', lang)}: A {pa}, B {pb}", ""]
     with drawing(lang):
@@ -77,7 +79,7 @@ def compare(a: str | Path, b: str | Path, out: str | Path | None = None, lang: s
             for ax in list(axes.flat)[len(keys):]:
                 ax.axis("off")
             fig.suptitle(text("compare_title", lang, group=group_label(group, lang), a=name_a, b=name_b,
-                              period=pb), fontsize=11)
+                              period=period), fontsize=11)
             fig.tight_layout()
             written += save(fig, out / f"compare_{group}", formats)
             lines += [f"## {group_label(group, lang)}", "", f"![{group}](compare_{group}.{formats[0]})", ""]

@@ -267,7 +267,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "villages_dots": ("villages (filled; size: residents; grey: no episodes)", "村庄（实心点，大小表示人口；灰色：无病例）"),
     "facility_size": ("circle area: visits + admissions a year", "圆面积：每年门诊加住院人次"),
     "difference_pp": ("difference (percentage points)", "差值（百分点）"),
-    "compare_title": ("{group}: {b} minus {a} in {period}", "{group}：{period}年 {b} 减 {a}"),
+    "compare_title": ("{group}: {b} minus {a} (period {period})", "{group}：{b} 减 {a}（时期 {period}）"),
     # captions
     "cap_shares": ("Share of residents' visits and admissions by tier in each scenario, with 95% intervals.",
                    "各情景居民门诊与住院在各级机构的占比及95%区间。"),
