@@ -313,7 +313,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "run_horizon": ("periods", "时期"),
     "run_scale_part": ("{scale} (runs simulate {scale} of the population; counts are scaled back up to the full "
                        "population)", "{scale}（模拟全县人口的{scale}，人次等计数已换算为全县）"),
-    "run_scale_full": ("1 (the full population)", "1（全县人口）"),
+    "run_scale_full": ("{scale} (the full population)", "{scale}（全县人口）"),
     "run_uncertainty": ("uncertain parameters", "不确定参数"),
     "run_uncertainty_on": ("{n}, drawn per replication (prediction intervals with 10 or more replications)",
                            "{n}个，每次重复抽样（重复10次及以上时给出预测区间）"),

@@ -127,7 +127,7 @@ def run_facts(res: Results, lang: str) -> list[str]:
              f"{text('run_replications', lang)}: {m['replications']}; {text('run_seed', lang)}: "
              f"{m.get('experiment_seed')}",
              f"{text('run_scale', lang)}: " + (text("run_scale_part", lang, scale=m.get("scale"))
-                                               if (m.get("scale") or 1) < 1 else text("run_scale_full", lang)),
+                                               if (m.get("scale") or 1) < 1 else text("run_scale_full", lang, scale=m.get("scale"))),
              f"{text('run_horizon', lang)}: " + (text("run_whole_years", lang) if m.get("periods_note") ==
                                                  text("run_whole_years", "en") else m.get("periods_note", "")),
              f"{text('run_uncertainty', lang)}: " + (text("run_uncertainty_on", lang, n=n_unc) if res.uncertainty
