@@ -205,3 +205,41 @@ def admit(occupied, calendar, facility, los, day):
     for e in range(facility.size):
         occupied[facility[e]] += 1
         calendar[(day + los[e]) % horizon, facility[e]] += 1
+
+
+@njit(cache=True, nogil=True)
+def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, program, severity, filed,
+           fac_tier, capability_p, up_slope, n_attempts, col_filing, col_door):
+    """Episodes that chose (`go`) arrive: facility, filing decision (updates `filed`), tier, capability,
+    the referral-up draw and whether an admission is referred up at the door (sim.model._one_round)."""
+    n = go.size
+    f = np.empty(n, dtype=np.int64)
+    tier = np.empty(n, dtype=np.int64)
+    capability = np.empty(n)
+    shortfall = np.empty(n)
+    ref_draw = np.empty(n)
+    door = np.empty(n, dtype=np.bool_)
+    j = 0
+    for i in range(n):
+        e = go[i]
+        a = attempt[e]
+        fi = alt[e, pick[e]]
+        f[i] = fi
+        if a < n_attempts:
+            uf = rn[e, col_filing + 3 * a]
+            ud = rn[e, col_door + 3 * a]
+        else:
+            uf = filing_later[j]
+            ud = door_later[j]
+            j += 1
+        if uf < p_file[e, pick[e]]:
+            filed[e] = True
+        t = fac_tier[fi]
+        tier[i] = t
+        cap = capability_p[fi, program[e]]
+        capability[i] = cap
+        s = max(0.0, severity[e] - cap) * up_slope
+        shortfall[i] = s
+        ref_draw[i] = ud
+        door[i] = care[e] == 1 and ud < s
+    return f, tier, capability, shortfall, ref_draw, door

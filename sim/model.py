@@ -370,7 +370,9 @@ class GradedCareModel(mesa.Model):
         for _ in range(self.config.choice.max_tries_per_day):
             if len(batch) == 0:
                 break
-            batch = self._one_round(batch, d, slots, beds_free)
+            batch = (self._one_round(batch, d, slots, beds_free)
+                     if self.engine == "numpy" or self.admission_screen is not None
+                     else self._one_round_fast(batch, d, slots, beds_free))
         if self._background_demand is not None:
             self._background_share(np.zeros(0, dtype=np.int64), np.concatenate([slots, beds_free]), slots, beds_free, d)
         self._end_of_day(batch, d)
@@ -513,6 +515,79 @@ class GradedCareModel(mesa.Model):
                 n = out_ref.size
                 left_over.append(Batch.new(cont.person, cont.care, cont.severity, cont.program, d,
                                            np.ones(n, dtype=bool), self._with_child_block(cont.rn[:, N_RN:]),
+                                           referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
+                                           ref_tier=tier[out_ref]))
+                self.daily["continuations"][d, 0] += n
+        return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
+
+    def _one_round_fast(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
+        """_one_round with the episodes addressed by index instead of copied batches, and the arrival
+        stage compiled (sim.kernels.arrive); the same draws in the same order, so the same numbers."""
+        from .kernels import arrive
+        fac, cfg = self.facilities, self.config
+        alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
+        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
+        first_emergency = (attempt == 0) & b.emergency
+        if first_emergency.any():
+            idx = np.flatnonzero(first_emergency)
+            pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
+        go = np.flatnonzero(pick >= 0)
+        left_over = [] if go.size == len(b) else [b.take(np.flatnonzero(pick < 0))]
+        n_later = int(np.count_nonzero(attempt.take(go) >= ATTEMPTS))
+        rng = self.streams["referral"]
+        filing_later = rng.random(n_later) if n_later else np.zeros(0)
+        door_later = rng.random(n_later) if n_later else np.zeros(0)
+        f, tier, capability, shortfall, ref_draw, door = arrive(
+            go, pick, alt, p_file, attempt, b.rn, filing_later, door_later, b.care, b.program, b.severity, b.filed,
+            fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR)
+        care = b.care.take(go).astype(np.int64)
+        self._tally("arrivals", f, care)
+        pos = pick.take(go)
+        if door.any():
+            i = np.flatnonzero(door)
+            self._tally("referred_up_at", f[i], 1)
+            self._trust(b.person.take(go[i]), tier[i], cfg.trust.referred_up)
+            up = b.take(go[i])
+            up.ref_capability = capability[i].astype(float)
+            up.ref_tier = tier[i].astype(np.int8)
+            up.referred_up[:] = True
+            up.filed[:] = True
+            left_over.append(up)
+            i = np.flatnonzero(~door)
+            go, f, pos, care, tier, ref_draw, shortfall, capability = (
+                go[i], f[i], pos[i], care[i], tier[i], ref_draw[i], shortfall[i], capability[i])
+
+        capacity = np.concatenate([slots, beds_free])
+        key = f + care * len(fac)
+        if self._background_demand is not None:
+            capacity = self._background_share(key, capacity, slots, beds_free, d)
+        waited = d - b.onset.take(go)
+        served = ration(key, capacity, b.severity.take(go), waited, b.rn[go, RN_ORDER])
+
+        rej = np.flatnonzero(~served)
+        if rej.size:
+            self._tally("rejected", f[rej], care[rej])
+            self._trust(b.person.take(go[rej]), tier[rej], cfg.trust.rejected)
+            again = b.take(go[rej])
+            first = ~again.displaced
+            np.add.at(self.daily["displaced"][d], again.care[first], 1)
+            again.displaced[:] = True
+            again.excluded |= np.left_shift(1, pos[rej]).astype(np.int64)
+            left_over.append(again)
+        s = np.flatnonzero(served)
+        if s.size:
+            self._serve(b.take(go[s]) if s.size < go.size else b.take(go), f[s], care[s], tier[s], waited[s], d,
+                        slots, beds_free)
+            out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
+            if out_ref.size:
+                self._tally("referred_up_at", f[out_ref], 0)
+                self._trust(b.person.take(go[out_ref]), tier[out_ref], cfg.trust.referred_up)
+                e = go[out_ref]
+                n = out_ref.size
+                left_over.append(Batch.new(b.person.take(e), b.care.take(e), b.severity.take(e), b.program.take(e), d,
+                                           np.ones(n, dtype=bool), self._with_child_block(b.rn[e, N_RN:]),
                                            referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
                                            ref_tier=tier[out_ref]))
                 self.daily["continuations"][d, 0] += n
