@@ -243,3 +243,15 @@ def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, p
         ref_draw[i] = ud
         door[i] = care[e] == 1 and ud < s
     return f, tier, capability, shortfall, ref_draw, door
+
+
+@njit(cache=True, nogil=True)
+def costs(mean_cost_fen, f, care, program, severity, noise):
+    """Fen billed per served episode: the mean for its facility, care, programme and severity times its
+    log-normal noise, rounded, at least 1 (sim.model._serve)."""
+    n = f.size
+    cost = np.empty(n, dtype=np.int64)
+    for e in range(n):
+        c = np.rint(mean_cost_fen[f[e], care[e], program[e], severity[e] - 1] * noise[e])
+        cost[e] = np.int64(max(1.0, c))
+    return cost

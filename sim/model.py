@@ -143,7 +143,7 @@ PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # ho
 
 def _normal(u: np.ndarray) -> np.ndarray:
     """Standard normal numbers from an episode's uniform ones (kept off the 0 and 1 edges)."""
-    return ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
+    return ndtri(np.minimum(np.maximum(u, 1e-12), 1.0 - 1e-12))
 
 
 def whole_beds(raw: np.ndarray) -> np.ndarray:
@@ -655,10 +655,13 @@ class GradedCareModel(mesa.Model):
                         self.tier_hospital)
 
         sev = b.severity.astype(np.int64) - 1
-        mean = self.mean_cost_fen[f, care, b.program, sev]
         sd = self.cost_sd[tier]
         noise = np.exp(sd * _normal(b.rn[:, RN_COST]) - 0.5 * sd ** 2)
-        cost = np.maximum(1, np.rint(mean * noise)).astype(np.int64)
+        if self.engine == "numpy":
+            cost = np.maximum(1, np.rint(self.mean_cost_fen[f, care, b.program, sev] * noise)).astype(np.int64)
+        else:
+            from .kernels import costs
+            cost = costs(self.mean_cost_fen, f, care, b.program, b.severity, noise)
         scheme = pop.scheme[b.person].astype(np.int64)
         if self.engine == "numpy":
             fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
@@ -713,8 +716,9 @@ class GradedCareModel(mesa.Model):
         lr = np.float32(self.config.trust.learning_rate)
         if self.engine != "numpy":
             from .kernels import learn_trust
-            learn_trust(self.population.trust, person, np.asarray(tier, dtype=np.int64),
-                        np.broadcast_to(np.asarray(signal, dtype=np.float32), person.shape), lr)
+            signal = (np.full(person.size, signal, dtype=np.float32) if np.ndim(signal) == 0
+                      else np.asarray(signal, dtype=np.float32))
+            learn_trust(self.population.trust, person, np.asarray(tier, dtype=np.int64), signal, lr)
             return
         flat = self.population.trust.reshape(-1)
         idx = person * self.population.trust.shape[1] + tier
