@@ -23,7 +23,8 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
               annual_cap, income_factor, beta_table, group, hassle_care, wait_fac,
               w_wait, w_trust, trust_reference, w_contract, w_follow,
               n_programs, n_severity, n_schemes, n_bands):
-    """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities)."""
+    """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities);
+    utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there)."""
     E = person.size
     K = choice_set.shape[1]
     alt = np.empty((E, K), dtype=choice_set.dtype)
@@ -65,6 +66,10 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
             if ex != 0 and ((ex >> k) & 1) != 0:
                 ok = False
             allowed[e, k] = ok
+            if not ok:                  # never read where not allowed (draw, nearest, P(file) at the pick)
+                u[e, k] = 0.0
+                p_file[e, k] = 0.0
+                continue
             cost = row_cost[row, k]
             f0 = row_fund_nocap[base, k]
             f1 = row_fund_nocap[base + 1, k]
