@@ -758,7 +758,11 @@ class GradedCareModel(mesa.Model):
 
     @property
     def dates(self) -> list[dt.date]:
-        return [self.start_date + dt.timedelta(days=i) for i in range(self.n_days)]
+        """Every simulated date, warm-up included (built once: results tables index it day by day)."""
+        cached = getattr(self, "_dates", None)
+        if cached is None or len(cached) != self.n_days or cached[0] != self.start_date:
+            cached = self._dates = [self.start_date + dt.timedelta(days=i) for i in range(self.n_days)]
+        return cached
 
     def indicators(self) -> pd.DataFrame:
         """Contract indicators per period ("2022", ..., "all") as a DataFrame (period x indicator)."""
