@@ -18,6 +18,7 @@ Daily order (ARCHITECTURE.md §1; tested in tests/test_engine.py):
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zlib
 from dataclasses import dataclass, fields
 
@@ -170,14 +171,15 @@ class GradedCareModel(mesa.Model):
     time something reads `agents`, `agents_by_type` or `agent_types` (a DataCollector, the
     dashboard, a notebook), never by the daily step, so batch runs do not pay for them.
     engine: "fast" (compiled loops, sim.kernels) or "numpy" (the reference path, for tests); both give
-    the same numbers (docs/performance.md).
+    the same numbers (docs/performance.md). Default: the GRADSIM_ENGINE environment variable, else "fast".
     """
 
     def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
-                 policies: list | None = None, patient_agents: bool = True, engine: str = "fast") -> None:
+                 policies: list | None = None, patient_agents: bool = True, engine: str | None = None) -> None:
         super().__init__(rng=int(seed))
         if not 0 < scale <= 1:
             raise ValueError("scale must be in (0, 1]")
+        engine = engine or os.environ.get("GRADSIM_ENGINE") or "fast"
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.engine = engine

@@ -53,3 +53,10 @@ def test_fast_and_numpy_engines_agree_under_the_reform_package():
 def test_an_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="engine"):
         sim.GradedCareModel(small_config(), engine="gpu")
+
+
+def test_the_engine_can_be_chosen_by_the_environment(monkeypatch):
+    monkeypatch.setenv("GRADSIM_ENGINE", "numpy")
+    assert sim.GradedCareModel(small_config(), patient_agents=False).engine == "numpy"
+    monkeypatch.delenv("GRADSIM_ENGINE")
+    assert sim.GradedCareModel(small_config(), patient_agents=False).engine == "fast"
