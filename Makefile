@@ -14,7 +14,7 @@ DEMO_REPLICATIONS ?= 10
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dashboard]"
 	touch $(STAMP)
 
 install: $(STAMP)

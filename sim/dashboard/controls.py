@@ -1,0 +1,75 @@
+"""The lever panel and the save button (Solara components).
+
+A lever changed restarts the model at the first day of the horizon with the new values: the
+model is rebuilt by DashboardModel (the command line's path) and put in the reactive model that
+Mesa's SolaraViz shows. The same `levers` mapping is what SolaraViz's Reset rebuilds with.
+"""
+from __future__ import annotations
+
+import solara
+
+from ..config import ConfigError
+from ..labels import dashboard_text, lever_label
+from .levers import levers_for
+from .model import DashboardModel, Setup
+from .save import save_experiment
+
+
+@solara.component
+def LeverPanel(model: solara.Reactive, levers: dict, setup: Setup) -> None:
+    """One control per lever; a change rebuilds the model (an invalid set is refused, with the reason)."""
+    error = solara.use_reactive(None)
+    lang = setup.lang
+
+    def change(key: str, value) -> None:
+        new = {**levers, key: value}
+        try:
+            rebuilt = DashboardModel(setup, new)
+        except (ConfigError, ValueError) as exc:
+            error.value = dashboard_text("lever_error", lang, error=exc)
+            return
+        levers.clear()
+        levers.update(new)
+        error.value = None
+        model.value = rebuilt
+
+    with solara.Card(dashboard_text("levers", lang), classes=["gradsim-levers"]):
+        for lever in levers_for(setup.config):
+            label = lever_label(lever.key, lang)
+            on_value = (lambda v, key=lever.key: change(key, v))
+            with solara.Div(classes=[f"lever-{lever.key}"]):
+                if lever.kind == "bool":
+                    solara.Checkbox(label=label, value=bool(levers[lever.key]), on_value=on_value)
+                    continue
+                solara.Text(label, style={"font-size": "0.85em"})
+                if lever.kind == "int":
+                    solara.SliderInt("", value=int(levers[lever.key]), min=int(lever.low), max=int(lever.high),
+                                     step=int(lever.step), on_value=on_value, thumb_label=True)
+                else:
+                    solara.SliderFloat("", value=float(levers[lever.key]), min=lever.low, max=lever.high,
+                                       step=lever.step, on_value=on_value, thumb_label=True)
+        specs = model.value.lever_specs
+        names = ", ".join(dict.fromkeys(p["policy"] for p in specs)) or dashboard_text("no_change", lang)
+        solara.Text(names, classes=["gradsim-policies"])
+        if error.value:
+            solara.Error(error.value, classes=["gradsim-lever-error"])
+
+
+@solara.component
+def SavePanel(levers: dict, setup: Setup) -> None:
+    """A button that writes the levers as an experiment YAML, and the path written."""
+    message = solara.use_reactive("")
+    lang = setup.lang
+
+    def save() -> None:
+        try:
+            path = save_experiment(setup, levers)
+        except (ConfigError, OSError, ValueError) as exc:
+            message.value = dashboard_text("save_failed", lang, error=exc)
+            return
+        message.value = dashboard_text("saved", lang, path=path.resolve())
+
+    with solara.Card(classes=["gradsim-save"]):
+        solara.Button(dashboard_text("save", lang), on_click=save, color="primary", classes=["gradsim-save-button"])
+        if message.value:
+            solara.Text(message.value, classes=["gradsim-saved"])
