@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", help="folder for compare.csv, compare.md and figures (default: B/compare_with_<A>)")
     _figure_options(cp)
     cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("check", help="check a county config or an experiment without running it")
+    v = sub.add_parser("check", aliases=["validate"],
+                       help="check a county config or an experiment without running it (validate: same)")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
@@ -99,6 +100,7 @@ def _figure_options(p: argparse.ArgumentParser) -> None:
 
 
 def _formats(value: str) -> tuple[str, ...]:
+    from .config import ConfigError
     from .figures.style import FORMATS
     formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
     bad = [f for f in formats if f not in FORMATS]
@@ -215,6 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .figures.sweeps import parse_target
     from .report import plot_results
     from .results import check_results_folder
@@ -252,6 +255,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     try:
         from .dashboard.app import serve
     except ImportError as exc:

@@ -25,12 +25,14 @@ the community's rules (docs/policies.md says which conditions give which).
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
 
 from .base import Params, Policy, register
+if TYPE_CHECKING:
+    from ..community import MedicalCommunity       # Mesa: imported when a community is created
 from .common import (CareYuan, check_names, fid, hospital_names, per_care, residents_of, set_layer,
                      township_centre_ids, township_index, township_names)
 
