@@ -260,3 +260,46 @@ def costs(mean_cost_fen, f, care, program, severity, noise):
         c = np.rint(mean_cost_fen[f[e], care[e], program[e], severity[e] - 1] * noise[e])
         cost[e] = np.int64(max(1.0, c))
     return cost
+
+
+@njit(cache=True, nogil=True)
+def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, filed, noise, mean_cost_fen,
+         scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd, oop_ytd, slots, beds_free, record,
+         village, village_served, flows, tier_hospital):
+    """Served episodes (rows `e` of the round's batch): cost, settlement and accounts (costs, settle),
+    slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen."""
+    n = e.size
+    cost = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        k = e[i]
+        cost[i] = np.int64(max(1.0, np.rint(mean_cost_fen[f[i], care[i], program[k], severity[k] - 1] * noise[i])))
+    sch = np.empty(n, dtype=np.int64)
+    who = np.empty(n, dtype=np.int64)
+    fl = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        who[i] = person[e[i]]
+        sch[i] = scheme[who[i]]
+        fl[i] = filed[e[i]]
+    fund, oop = settle(deductible, ratio, covered, penalty, annual_cap, sch, care, tier, fl, cost, who, fund_ytd,
+                       oop_ytd)
+    for i in range(n):
+        k = e[i]
+        c = care[i]
+        if c == 0:
+            slots[f[i]] -= 1.0
+        else:
+            beds_free[f[i]] -= 1.0
+        if record:
+            t = tier[i]
+            village_served[village[who[i]], t, c] += 1
+            r = ref_tier[k]
+            if referred_down[k]:
+                path = 3
+            elif r < 0:
+                path = 0
+            elif tier_hospital[r]:
+                path = 2
+            else:
+                path = 1
+            flows[t, c, program[k], severity[k] - 1, path, 1 if filed[k] else 0] += 1
+    return cost, fund, oop

@@ -580,8 +580,7 @@ class GradedCareModel(mesa.Model):
             left_over.append(again)
         s = np.flatnonzero(served)
         if s.size:
-            self._serve(b.take(go[s]) if s.size < go.size else b.take(go), f[s], care[s], tier[s], waited[s], d,
-                        slots, beds_free)
+            self._serve_fast(b, go[s], f[s], care[s], tier[s], waited[s], d, slots, beds_free)
             out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
             if out_ref.size:
                 self._tally("referred_up_at", f[out_ref], 0)
@@ -634,6 +633,48 @@ class GradedCareModel(mesa.Model):
     def _with_child_block(self, own: np.ndarray) -> np.ndarray:
         """A derived episode's numbers: the block its parent kept for it, and a new child block."""
         return np.hstack([own, self.streams["rechoice"].random((own.shape[0], N_RN))])
+
+    def _serve_fast(self, b: Batch, e: np.ndarray, f: np.ndarray, care: np.ndarray, tier: np.ndarray,
+                    waited: np.ndarray, d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
+        """_serve for rows `e` of the round's batch, billing and books in one compiled pass (sim.kernels.bill)."""
+        from .kernels import bill
+        pop, cfg, t = self.population, self.config, self.benefits
+        person = b.person.take(e)
+        self._tally("served", f, care)
+        after = b.displaced.take(e)
+        self._tally("served_after_displacement", f[after], care[after])
+        self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
+        sd = self.cost_sd[tier]
+        noise = np.exp(sd * _normal(b.rn[e, RN_COST]) - 0.5 * sd ** 2)
+        year = self.date.year - self.record_years[0]
+        cost, fund, oop = bill(e, f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed,
+                               noise, self.mean_cost_fen, pop.scheme, t.deductible, t.ratio, t.covered,
+                               t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
+                               d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+                               self.tier_hospital)
+        self._tally("fund", f, care, fund)
+        self._tally("oop", f, care, oop)
+        self._tally("cost", f, care, cost)
+        for community in self.communities:
+            community.charge(d, person, fund, self.tier_in_county[tier])
+
+        inp = np.flatnonzero(care == 1)
+        if inp.size:
+            ei = e[inp]
+            los = draw_los(self.mean_los[f[inp], b.program.take(ei), b.severity.take(ei).astype(np.int64) - 1],
+                           cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[ei, RN_LOS]))
+            self.beds.admit(f[inp], los, d)
+            self._tally("los_days", f[inp], 1, los)
+            p_down = self.referral_down[tier[inp]]
+            if pop.extra_down is not None:
+                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[person[inp]])
+            down = b.rn[ei, RN_DOWN] < p_down
+            if down.any():
+                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
+                self.followup_person = np.concatenate([self.followup_person, person[inp][down]])
+                self.followup_rn = np.concatenate([self.followup_rn, b.rn[ei[down], N_RN:]])
+        signal = cfg.trust.served + cfg.trust.per_wait_day * waited
+        self._trust(person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
 
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
