@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 import zlib
 from dataclasses import dataclass, fields
 
@@ -182,6 +183,12 @@ class GradedCareModel(mesa.Model):
         engine = engine or os.environ.get("GRADSIM_ENGINE") or "fast"
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        if engine == "fast":
+            try:
+                from . import kernels  # noqa: F401
+            except ImportError as exc:      # no numba for this platform: the same numbers, computed by numpy
+                warnings.warn(f"numba is not available ({exc}); using the numpy engine", RuntimeWarning, stacklevel=2)
+                engine = "numpy"
         self.engine = engine
         self.config = config
         self.seed = int(seed)

@@ -63,3 +63,13 @@ def test_the_engine_can_be_chosen_by_the_environment(monkeypatch):
     assert sim.GradedCareModel(small_config(), patient_agents=False).engine == "numpy"
     monkeypatch.delenv("GRADSIM_ENGINE")
     assert sim.GradedCareModel(small_config(), patient_agents=False).engine == "fast"
+
+
+def test_without_numba_the_fast_engine_falls_back_to_numpy_with_a_warning(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "numba", None)          # as if numba were not installed
+    monkeypatch.delitem(sys.modules, "sim.kernels", raising=False)
+    monkeypatch.delattr(sim, "kernels", raising=False)
+    with pytest.warns(RuntimeWarning, match="numba is not available"):
+        m = sim.GradedCareModel(small_config(), patient_agents=False, engine="fast")
+    assert m.engine == "numpy"
