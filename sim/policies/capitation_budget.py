@@ -31,10 +31,11 @@ import numpy as np
 from pydantic import Field
 
 from .base import Params, Policy, register
-if TYPE_CHECKING:
-    from ..community import MedicalCommunity       # Mesa: imported when a community is created
 from .common import (CareYuan, check_names, fid, hospital_names, per_care, residents_of, set_layer,
                      township_centre_ids, township_index, township_names)
+
+if TYPE_CHECKING:
+    from ..community import MedicalCommunity       # Mesa: imported when a community is created
 
 MIN_HISTORY_DAYS = 90
 
