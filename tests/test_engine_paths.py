@@ -8,6 +8,7 @@ import yaml
 import sim
 from conftest import ROOT, small_config
 from sim.experiment import plan_experiment
+from sim.uncertainty import resolve_run
 from sim.policies.base import build_policies
 
 
@@ -43,7 +44,8 @@ def test_fast_and_numpy_engines_agree_under_the_reform_package():
     raw["horizon"] = {"start": "2022-10-01", "end": "2023-03-31"}
     plan = plan_experiment(raw, replications=1, scale=0.02, base_dir=ROOT / "experiments", uncertainty=False)
     reform = next(s for s in plan.scenarios if s.name == "reform")
-    runs = [_run(reform.config, engine, plan.seeds[0], plan.scale, build_policies(reform.policies, reform.config))
+    _, specs, _ = resolve_run({}, reform.policies, plan.seeds[0], enabled=False)     # effect sizes at their centres
+    runs = [_run(reform.config, engine, plan.seeds[0], plan.scale, build_policies(specs, reform.config))
             for engine in ("numpy", "fast")]
     assert any(m.population.extra_hassle is not None or m.population.in_county_referral is not None
                or m.communities for m in runs), "the package should exercise the policy inputs of the kernel"
