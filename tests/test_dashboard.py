@@ -239,7 +239,7 @@ def test_in_a_browser_step_and_play_move_the_charts_a_lever_restarts_and_the_sav
             played = _chart_src(page)
             assert played != first
 
-            page.locator(".lever-capitation input").check()
+            page.locator(".lever-capitation label").click()
             _wait_text(page, ".gradsim-policies", lambda t: "chronic_capitation" in t)
             _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-01"))     # restarted
             _wait_text(page, ".gradsim-week", lambda t: "Step" in t)                   # no week yet
