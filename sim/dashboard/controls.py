@@ -10,9 +10,18 @@ import solara
 
 from ..config import ConfigError
 from ..labels import dashboard_text, lever_label
-from .levers import levers_for
+from .levers import Lever, levers_for
 from .model import DashboardModel, Setup
 from .save import save_experiment
+
+
+def value_text(lever: Lever, value) -> str:
+    """The lever's value as the analyst reads it (ratio changes signed, rates in percent)."""
+    if lever.key.startswith("ratio_"):
+        return f"{int(value):+d}"
+    if lever.key == "contract_rate":
+        return f"{int(value)}%"
+    return f"{value:g}"
 
 
 @solara.component
@@ -41,7 +50,7 @@ def LeverPanel(model: solara.Reactive, levers: dict, setup: Setup) -> None:
                 if lever.kind == "bool":
                     solara.Checkbox(label=label, value=bool(levers[lever.key]), on_value=on_value)
                     continue
-                solara.Text(label, style={"font-size": "0.85em"})
+                solara.Text(f"{label}: {value_text(lever, levers[lever.key])}", style={"font-size": "0.85em"})
                 if lever.kind == "int":
                     solara.SliderInt("", value=int(levers[lever.key]), min=int(lever.low), max=int(lever.high),
                                      step=int(lever.step), on_value=on_value, thumb_label=True)
