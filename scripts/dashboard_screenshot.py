@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                 step.click()
                 wait_text(page, ".gradsim-date", lambda t, before=before: t != before.strip())
             time.sleep(2)
+            page.locator(".v-navigation-drawer__content").first.evaluate("e => e.scrollTo(0, 0)")
+            time.sleep(0.5)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=args.out)
             browser.close()

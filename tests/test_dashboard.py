@@ -148,6 +148,14 @@ def test_a_bad_source_is_refused_before_anything_starts(tmp_path):
     assert main(["dashboard", str(bad), "--no-browser"]) == 2
 
 
+def test_without_the_dashboard_packages_the_command_says_what_to_install(monkeypatch, capsys):
+    from sim.cli import main
+    monkeypatch.setitem(sys.modules, "solara", None)          # import solara -> ImportError
+    monkeypatch.delitem(sys.modules, "sim.dashboard.app", raising=False)
+    assert main(["dashboard", "--no-browser"]) == 2
+    assert 'pip install -e ".[dashboard]"' in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- in a real browser
 def _browser_or_skip():
     missing = []
