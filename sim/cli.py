@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import MAX_MESSAGE_LINES, ConfigError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2        # a mistake in a file or an option: fix the input and run again
@@ -58,13 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
     r.add_argument("--no-uncertainty", dest="uncertainty", action="store_const", const=False, default=None,
                    help="keep uncertain parameters at their central values (no prediction intervals)")
-    r.add_argument("--plot", action="store_true", help="also write figures/ and report.md (as `gradsim plot`)")
+    r.add_argument("--plot", action="store_true", help="also write figures/ and the report (as `gradsim plot`)")
+    r.add_argument("--lang", choices=("en", "zh"), default="en", help="language of figures and report with --plot")
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
+    pl = sub.add_parser("plot", help="write figures/, report.md and report.html for a results folder (docs/figures.md)")
     pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
+    _figure_options(pl)
+    pl.add_argument("--target", help="grid sweeps: draw the contour of a target, e.g. in_county_admission_rate=0.9")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("check", aliases=["validate"],
-                       help="check a county config or an experiment without running it (validate: same)")
+    cp = sub.add_parser("compare", help="two results folders of the same county side by side, with differences")
+    cp.add_argument("folder_a", help="results folder A")
+    cp.add_argument("folder_b", help="results folder B (differences are B - A)")
+    cp.add_argument("--out", help="folder for compare.csv, compare.md and figures (default: B/compare_with_<A>)")
+    _figure_options(cp)
+    cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    v = sub.add_parser("check", help="check a county config or an experiment without running it")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
@@ -81,7 +88,23 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    from .calibration.command import add_parser as add_calibrate
+    add_calibrate(sub)
     return p
+
+
+def _figure_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of figures and report (zh: Chinese)")
+    p.add_argument("--format", default="png", help="figure formats, comma-separated: png, svg (default: png)")
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    from .figures.style import FORMATS
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(f"--format {value}: allowed are {', '.join(FORMATS)} (comma-separated)", None, "--format")
+    return formats
 
 
 def _is_experiment(path: str) -> bool:
@@ -112,6 +135,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         if plan.ranges:
             how = "drawn per replicate" if plan.uncertainty else "held at their central values (uncertainty: false)"
             print(f"{len(plan.ranges)} uncertain parameter(s), {how}: {', '.join(plan.ranges)}")
+        if plan.ensemble:
+            print(f"parameter ensemble: {len(plan.ensemble)} acceptable set(s) of {len(plan.ensemble[0])} value(s), "
+                  f"one drawn per replicate ({plan.spec.parameter_ensemble})")
     else:
         cfg = load_config(args.file)
         print(f"{args.file}: valid county config '{cfg.name}' ({cfg.population.size:,} residents, "
@@ -129,6 +155,7 @@ def _writable_folder(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .experiment import plan_run, run_experiment
     from .resources import check_cost, cores
     from .results import RunsFailed
@@ -157,7 +184,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
                                 scale=plan.scale, resume=folder, progress=not args.quiet,
-                                uncertainty=plan.uncertainty if plan.ranges else None, scheduler=args.scheduler)
+                                uncertainty=plan.uncertainty if plan.ranges or plan.ensemble else None,
+                                scheduler=args.scheduler)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -182,18 +210,32 @@ def cmd_run(args: argparse.Namespace) -> int:
               "run them again with --resume", file=sys.stderr)
         return EXIT_RUNS_FAILED
     if args.plot:
-        cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet))
+        cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet, lang=args.lang))
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .plots import plot_results
+    from .figures.sweeps import parse_target
+    from .report import plot_results
     from .results import check_results_folder
     folder = Path(args.folder)
+    formats = _formats(getattr(args, "format", "png"))
+    try:
+        target = parse_target(getattr(args, "target", None))
+    except ValueError as exc:
+        raise ConfigError(str(exc), None, "--target") from None
     check_results_folder(folder)
-    written = plot_results(folder)
+    written = plot_results(folder, getattr(args, "lang", "en"), formats, target)
     if not getattr(args, "quiet", False):
-        print("Figures and report: " + ", ".join(str(p) for p in written))
+        print(f"{len(written) - 2} figure file(s) in {folder / 'figures'}; report: {folder / 'report.html'} "
+              f"and {folder / 'report.md'}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    written = compare(args.folder_a, args.folder_b, args.out, args.lang, _formats(args.format))
+    print(f"Comparison: {written[-1]} ({len(written)} files in {written[-1].parent})")
     return 0
 
 
@@ -295,6 +337,7 @@ def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: b
 
 def screen(message: str) -> str:
     """At most a screenful: MAX_MESSAGE_LINES lines of at most 300 characters."""
+    from .config import MAX_MESSAGE_LINES
     lines = [x if len(x) <= 300 else x[:300] + " ..." for x in message.splitlines()]
     if len(lines) > MAX_MESSAGE_LINES:
         lines = lines[:MAX_MESSAGE_LINES] + [f"  ... and {len(lines) - MAX_MESSAGE_LINES} more lines"]
@@ -319,8 +362,8 @@ def environment_message(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; map each kind of failure to its exit code (the EXIT_* constants above)."""
     args = _parser().parse_args(argv)
+    from .config import ConfigError
     from .resources import NotEnoughMemory
-    from .results import record_failure
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -328,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plot(args)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "calibrate":
+            from .calibration.command import cmd_calibrate
+            return cmd_calibrate(args)
+        if args.command == "compare":
+            return cmd_compare(args)
         if args.command == "dashboard":
             return cmd_dashboard(args)
         return cmd_check(args)
@@ -344,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if args.debug:
             raise
+        from .results import record_failure
         message = environment_message(exc)
         folder = record_failure(exc.filename, message)
         note = f" (the run folder {folder} says so in manifest.json)" if folder else ""

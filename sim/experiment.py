@@ -19,10 +19,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError
 
 from .config import (MAX_WARMUP_DAYS, ConfigError, CountyConfig, SafeName, Strict, config_from_tree, deep_merge,
@@ -31,6 +30,8 @@ from .policies import build_policies
 from .sweep import Sweep, SweepSpec, apply_values, build_sweep, check_sweep
 from .uncertainty import at_end, ranges_of, resolve_run, split_policies
 
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_REPLICATIONS = 10000
 
@@ -62,6 +63,8 @@ class ExperimentSpec(Strict):
                                      "yes when the config or a policy has a range; docs/uncertainty.md)")
     scenarios: list[ScenarioSpec] = Field(default_factory=lambda: [ScenarioSpec(name="baseline")], min_length=1)
     sweep: SweepSpec | None = Field(None, description="a design over parameters (docs/sweeps.md)")
+    parameter_ensemble: str | None = Field(None, description="ensemble.csv of `gradsim calibrate`, relative to the "
+                                           "experiment file: each replicate draws one acceptable parameter set")
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Plan:
     ranges: dict[str, dict] = field(default_factory=dict)   # parameter key -> range and the scenarios using it
     warnings: list[str] = field(default_factory=list)
     sweep: Sweep | None = None
+    ensemble: list[dict] = field(default_factory=list)     # acceptable parameter sets (dotted path -> value)
 
     @property
     def horizon(self):
@@ -128,7 +132,8 @@ class Plan:
     def fingerprint(self) -> str:
         blob = json.dumps({"scenarios": [(s.name, s.tree, s.policies) for s in self.scenarios],
                            "seeds": self.seeds, "scale": self.scale,
-                           **({"uncertainty": self.uncertainty} if self.ranges else {}),
+                           **({"uncertainty": self.uncertainty} if self.ranges or self.ensemble else {}),
+                           **({"ensemble": self.ensemble} if self.ensemble else {}),
                            **({"sweep": [self.sweep.as_dict(), self.sweep.samples]} if self.sweep else {})},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -217,13 +222,37 @@ def plan_experiment(source: str | Path | dict, replications: int | None = None, 
                                                  str(config_path), file)))
         for p in sweep.parameters:          # a swept parameter is set, not drawn
             ranges.pop(p.key, None)
+    ensemble = _ensemble(spec, root, scenarios, origin, str(config_path), file) if spec.parameter_ensemble else []
     on = uncertainty if uncertainty is not None else spec.uncertainty is not False
     plan = Plan(spec, file, tree, scenarios, replicate_seeds(spec.seed, spec.replications), spec.scale, baseline,
-                list(touched), bool(on and ranges), ranges, warnings, sweep)
+                list(touched), bool(on and (ranges or ensemble)), ranges, warnings, sweep, ensemble)
     if plan.horizon_note():
         warnings.append(f"the horizon covers part of a year ({plan.horizon_note()}): counts are per year, "
                         "seasonality and annual caps make such figures rough")
     return plan
+
+
+def _ensemble(spec: ExperimentSpec, root: Path, scenarios: list[Scenario], origin: dict[str, str],
+              config_file: str, file: str | None) -> list[dict]:
+    """The ensemble's parameter sets, each checked against every scenario's config (exit 2 if one is invalid)."""
+    from .calibration.ensemble import read_ensemble
+
+    sets = read_ensemble(root / spec.parameter_ensemble, file)
+    for i, values in enumerate(sets):
+        for s in scenarios:
+            try:
+                config_from_tree(apply_values(s.tree, [], values)[0], dict(origin), config_file)
+            except ConfigError as exc:
+                raise ConfigError(f"row {i + 1} of {spec.parameter_ensemble} does not fit scenario '{s.name}': "
+                                  f"{exc.path + ': ' if exc.path else ''}{exc.detail}", file,
+                                  "parameter_ensemble") from None
+    return sets
+
+
+def ensemble_member(seed: int, n: int) -> int:
+    """Which parameter set of an ensemble the replicate with this seed runs (the same in every scenario)."""
+    from .uncertainty import generator
+    return int(generator(seed, "parameter_ensemble").integers(n))
 
 
 def policy_warnings(policies: list, scenario: str, cfg: CountyConfig) -> list[str]:
@@ -255,10 +284,14 @@ def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], 
 def run_inputs(task: dict) -> tuple[CountyConfig, list, dict]:
     """The config, policies and drawn parameters of one run (sweep values applied, ranges resolved):
     what `run_one` and the dashboard build a GradedCareModel from."""
-    tree, policies = apply_values(task["tree"], task["policies"], task.get("values") or {})
+    tree, member = task["tree"], {}
+    if task.get("ensemble") and task.get("uncertainty", True):
+        k = ensemble_member(task["seed"], len(task["ensemble"]))
+        tree, member = apply_values(tree, [], task["ensemble"][k])[0], {"parameter_ensemble.row": k + 1}
+    tree, policies = apply_values(tree, task["policies"], task.get("values") or {})
     tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
     cfg = config_from_tree(tree, {}, task.get("config_file"))
-    return cfg, build_policies(policy_specs, cfg, task.get("experiment_file")), parameters
+    return cfg, build_policies(policy_specs, cfg, task.get("experiment_file")), {**member, **parameters}
 
 
 def run_one(task: dict) -> dict:
@@ -303,8 +336,9 @@ def run_safely(task: dict) -> dict:
                 "traceback": traceback.format_exc(limit=-6)[-4000:]}
 
 
-def _first(meta: dict, df: pd.DataFrame) -> pd.DataFrame:
+def _first(meta: dict, df: "pd.DataFrame") -> "pd.DataFrame":
     """The run's identifying columns first, then the table's own."""
+    import pandas as pd
     return pd.concat([pd.DataFrame({k: [v] * len(df) for k, v in meta.items()}), df.reset_index(drop=True)], axis=1)
 
 
@@ -321,7 +355,7 @@ def iter_tasks(plan: Plan, folder: Path, skip: set[str] | frozenset = frozenset(
                 yield {"run_id": run_id, "scenario": s.name, "sample": k, "replicate": r, "seed": seed,
                        "values": values, "scale": plan.scale, "tree": s.tree, "policies": s.policies,
                        "folder": str(folder), "experiment_file": plan.file, "facilities": plan.reported_facilities,
-                       "uncertainty": plan.uncertainty, "fingerprint": fingerprint}
+                       "uncertainty": plan.uncertainty, "fingerprint": fingerprint, "ensemble": plan.ensemble}
 
 
 def make_tasks(plan: Plan, folder: Path) -> list[dict]:
@@ -336,7 +370,8 @@ class ExperimentResult:
     manifest: dict = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)      # run ids that raised (their errors: manifest runs.<id>)
 
-    def timeseries(self) -> pd.DataFrame:
+    def timeseries(self) -> "pd.DataFrame":
+        import pandas as pd
         return pd.read_parquet(self.path / "timeseries.parquet")
 
 
@@ -359,7 +394,8 @@ def plan_run(source: str | Path | dict, out: str | Path | None = None, replicati
     unc = m.get("uncertainty") or {}
     started = {"replications": replications if replications is not None else m.get("replications"),
                "scale": scale if scale is not None else m.get("scale"),
-               "uncertainty": uncertainty if uncertainty is not None or not unc.get("parameters")
+               "uncertainty": uncertainty if uncertainty is not None or not (unc.get("parameters")
+                                                                              or unc.get("parameter_ensemble"))
                else bool(unc.get("enabled"))}
     if (started["replications"], started["scale"], started["uncertainty"]) != (replications, scale, uncertainty):
         plan = plan_experiment(source, started["replications"], started["scale"], base_dir, started["uncertainty"])

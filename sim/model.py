@@ -38,6 +38,7 @@ from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_F
                       IllnessModel, thin_by_risk)
 from .population import Population, create_patient_agents, synthesize
 
+ENGINES = ("fast", "numpy")
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
            "prevention", "policy", "background")
 
@@ -168,13 +169,18 @@ class GradedCareModel(mesa.Model):
     Patient Mesa agents (one per resident, views on the columns) may exist. They are built the first
     time something reads `agents`, `agents_by_type` or `agent_types` (a DataCollector, the
     dashboard, a notebook), never by the daily step, so batch runs do not pay for them.
+    engine: "fast" (compiled loops, sim.kernels) or "numpy" (the reference path, for tests); both give
+    the same numbers (docs/performance.md).
     """
 
     def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
-                 policies: list | None = None, patient_agents: bool = True) -> None:
+                 policies: list | None = None, patient_agents: bool = True, engine: str = "fast") -> None:
         super().__init__(rng=int(seed))
         if not 0 < scale <= 1:
             raise ValueError("scale must be in (0, 1]")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self.engine = engine
         self.config = config
         self.seed = int(seed)
         self.scale = float(scale)
@@ -203,7 +209,7 @@ class GradedCareModel(mesa.Model):
         self.choice_params = choice_rules.choice_params(config)
         self.referral_down = np.array([config.referral.down_probability.get(t, 0.0) for t in self.tier_names])
         self.tier_hospital = self.tier_in_county & ~self.tier_primary     # referring from here = referring out
-        self.beds = Beds(len(self.facilities), config.care.max_los_days)
+        self.beds = Beds(len(self.facilities), config.care.max_los_days, compiled=engine == "fast")
         self.background = BackgroundLoad(len(self.facilities), self.scale, config.care.los_sd_log,
                                          config.care.max_los_days, self.facilities.nonresident)
         self.expected_wait = np.zeros(len(self.facilities))
@@ -434,8 +440,7 @@ class GradedCareModel(mesa.Model):
         alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
         attempt = b.attempt.copy()
         b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
-        pick = choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier),
-                                 self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
+        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
         first_emergency = (attempt == 0) & b.emergency
         if first_emergency.any():                # the nearest capable facility first (ODD §3.3.3)
             idx = np.flatnonzero(first_emergency)
@@ -513,6 +518,14 @@ class GradedCareModel(mesa.Model):
                 self.daily["continuations"][d, 0] += n
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
+    def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """The logit draw (sim.choice); the fast engine fuses it except for numpy's exp (bit-identical)."""
+        if self.engine == "numpy" or self.choice_params.nested:
+            return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
+        from . import kernels
+        x = kernels.shifted_utilities(u, allowed)
+        return kernels.draw(np.exp(x, out=x), uniform)
+
     def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
         """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
         away under budget pressure: like a displacement, they choose again elsewhere."""
@@ -553,9 +566,18 @@ class GradedCareModel(mesa.Model):
         self._tally("served_after_displacement", f[after], care[after])
         self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
         out = care == 0
-        n_f = slots.size
-        slots -= np.bincount(f[out], minlength=n_f)
-        beds_free -= np.bincount(f[~out], minlength=n_f)
+        if self.engine == "numpy":
+            n_f = slots.size
+            slots -= np.bincount(f[out], minlength=n_f)
+            beds_free -= np.bincount(f[~out], minlength=n_f)
+            if d >= self.warmup_days:
+                self._record_flows(b, care, tier)
+        else:
+            from .kernels import serve_books
+            year = self.date.year - self.record_years[0]
+            serve_books(f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed, slots,
+                        beds_free, d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+                        self.tier_hospital)
 
         sev = b.severity.astype(np.int64) - 1
         mean = self.mean_cost_fen[f, care, b.program, sev]
@@ -563,14 +585,18 @@ class GradedCareModel(mesa.Model):
         noise = np.exp(sd * _normal(b.rn[:, RN_COST]) - 0.5 * sd ** 2)
         cost = np.maximum(1, np.rint(mean * noise)).astype(np.int64)
         scheme = pop.scheme[b.person].astype(np.int64)
-        fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
-        np.add.at(pop.fund_ytd, (b.person, care), fund)
-        np.add.at(pop.oop_ytd, b.person, oop)
+        if self.engine == "numpy":
+            fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
+            np.add.at(pop.fund_ytd, (b.person, care), fund)
+            np.add.at(pop.oop_ytd, b.person, oop)
+        else:
+            from .kernels import settle
+            t = self.benefits
+            fund, oop = settle(t.deductible, t.ratio, t.covered, t.unfiled_penalty, t.annual_cap, scheme, care, tier,
+                               b.filed, cost, b.person, pop.fund_ytd, pop.oop_ytd)
         self._tally("fund", f, care, fund)
         self._tally("oop", f, care, oop)
         self._tally("cost", f, care, cost)
-        if d >= self.warmup_days:
-            self._record_flows(b, care, tier)
         for community in self.communities:
             community.charge(d, b.person, fund, self.tier_in_county[tier])
 
@@ -610,6 +636,11 @@ class GradedCareModel(mesa.Model):
         if person.size == 0:
             return
         lr = np.float32(self.config.trust.learning_rate)
+        if self.engine != "numpy":
+            from .kernels import learn_trust
+            learn_trust(self.population.trust, person, np.asarray(tier, dtype=np.int64),
+                        np.broadcast_to(np.asarray(signal, dtype=np.float32), person.shape), lr)
+            return
         flat = self.population.trust.reshape(-1)
         idx = person * self.population.trust.shape[1] + tier
         old = flat.take(idx)

@@ -203,6 +203,18 @@ def test_family_doctor_contracting_reaches_its_target_only_where_asked(cfg):
     assert np.array_equal(pop.in_county_referral, pop.contracted & inside)
 
 
+def test_new_contracts_only_route_the_referrals_the_policy_signs(cfg):
+    params = {"targets": {"65+": {"chronic": 0.95, "other": 0.9}}, "ramp_days": 0}
+    every = model(cfg, [spec("family_doctor_contracting", params)], scale=0.2)
+    new = model(cfg, [spec("family_doctor_contracting", {**params, "referral_contracts": "new"})], scale=0.2)
+    before = new.population.contracted.copy()
+    every.step()
+    new.step()
+    assert before.any() and np.array_equal(every.population.contracted, new.population.contracted)
+    assert np.array_equal(every.population.in_county_referral, every.population.contracted)
+    assert np.array_equal(new.population.in_county_referral, new.population.contracted & ~before)
+
+
 def test_referral_within_county_removes_the_follow_bonus_outside(cfg):
     m = model(cfg)
     from sim.model import Batch
@@ -437,8 +449,10 @@ def test_flagship_has_baseline_reform_and_each_lever_alone():
     raw = yaml.safe_load((ROOT / "experiments" / "medical_community_reform.yaml").read_text(encoding="utf-8"))
     scen = {s["name"]: s for s in raw["scenarios"]}
     reform = {p["policy"] for p in scen["reform"]["policies"]}
-    assert {"send_down_physicians", "train_up", "chronic_capitation", "family_doctor_contracting",
-            "mobile_doctor_stations"} <= reform
+    assert {"send_down_physicians", "train_up", "capitation", "family_doctor_contracting",
+            "mobile_doctor_stations", "county_hospital_capability", "emergency_network"} <= reform
+    specialties = next(p for p in scen["reform"]["policies"] if p["policy"] == "county_hospital_capability")
+    assert (specialties["params"]["provincial_specialties"], specialties["params"]["municipal_specialties"]) == (9, 5)
     assert set(scen) == {"baseline", "reform"} | {f"lever_{p}" for p in reform}
     assert all(p["start"] == dt.date(2023, 1, 1) for p in scen["reform"]["policies"])
     moves = next(p for p in scen["reform"]["policies"] if p["policy"] == "send_down_physicians")["params"]["moves"]
