@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..indicators import indicators_over
-from ..labels import TIER_COLOURS, dashboard_text, indicator_label, tier_label, unit_label
+from ..labels import TIER_COLOURS, indicator_label, text, tier_label, unit_label
 from .style import render_png
 
 WEEK = 7
@@ -78,10 +78,10 @@ def _charts(weeks: pd.DataFrame, tiers: list[str], beds: list[str], lang: str) -
     _lines(rates, weeks, [(k, indicator_label(k, lang), RATE_COLOURS[k]) for k in RATE_KEYS], True)
     _lines(occ, weeks, [(f"bed_occupancy_{t}", tier_label(t, lang), colour[t]) for t in beds], True)
     _lines(wait, weeks, [(f"mean_wait_days_{t}", tier_label(t, lang), colour[t]) for t in beds], False)
-    shares.set_title(dashboard_text("shares", lang), fontsize=10)
-    rates.set_title(dashboard_text("rates", lang), fontsize=10)
-    occ.set_title(dashboard_text("occupancy", lang), fontsize=10)
-    wait.set_title(f"{dashboard_text('waits', lang)} ({unit_label('days', lang)})", fontsize=10)
+    shares.set_title(text("dash_shares", lang), fontsize=10)
+    rates.set_title(text("dash_rates", lang), fontsize=10)
+    occ.set_title(text("dash_occupancy", lang), fontsize=10)
+    wait.set_title(f"{text('dash_waits', lang)} ({unit_label('days', lang)})", fontsize=10)
     for ax in (rates, occ):
         ax.set_ylim(bottom=0)
     waits = [f"mean_wait_days_{t}" for t in beds if f"mean_wait_days_{t}" in weeks]

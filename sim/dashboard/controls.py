@@ -9,7 +9,7 @@ from __future__ import annotations
 import solara
 
 from ..config import ConfigError
-from ..labels import dashboard_text, lever_label
+from ..labels import lever_label, text
 from .levers import Lever, levers_for
 from .model import DashboardModel, Setup
 from .save import save_experiment
@@ -35,14 +35,14 @@ def LeverPanel(model: solara.Reactive, levers: dict, setup: Setup) -> None:
         try:
             rebuilt = DashboardModel(setup, new)
         except (ConfigError, ValueError) as exc:
-            error.value = dashboard_text("lever_error", lang, error=exc)
+            error.value = text("dash_lever_error", lang, error=exc)
             return
         levers.clear()
         levers.update(new)
         error.value = None
         model.value = rebuilt
 
-    with solara.Card(dashboard_text("levers", lang), classes=["gradsim-levers"]):
+    with solara.Card(text("dash_levers", lang), classes=["gradsim-levers"]):
         for lever in levers_for(setup.config):
             label = lever_label(lever.key, lang)
             on_value = (lambda v, key=lever.key: change(key, v))
@@ -58,7 +58,7 @@ def LeverPanel(model: solara.Reactive, levers: dict, setup: Setup) -> None:
                     solara.SliderFloat("", value=float(levers[lever.key]), min=lever.low, max=lever.high,
                                        step=lever.step, on_value=on_value, thumb_label=True)
         specs = model.value.lever_specs
-        names = ", ".join(dict.fromkeys(p["policy"] for p in specs)) or dashboard_text("no_change", lang)
+        names = ", ".join(dict.fromkeys(p["policy"] for p in specs)) or text("dash_no_change", lang)
         solara.Text(names, classes=["gradsim-policies"])
         if error.value:
             solara.Error(error.value, classes=["gradsim-lever-error"])
@@ -74,11 +74,11 @@ def SavePanel(levers: dict, setup: Setup) -> None:
         try:
             path = save_experiment(setup, levers)
         except (ConfigError, OSError, ValueError) as exc:
-            message.value = dashboard_text("save_failed", lang, error=exc)
+            message.value = text("dash_save_failed", lang, error=exc)
             return
-        message.value = dashboard_text("saved", lang, path=path.resolve())
+        message.value = text("dash_saved", lang, path=path.resolve())
 
     with solara.Card(classes=["gradsim-save"]):
-        solara.Button(dashboard_text("save", lang), on_click=save, color="primary", classes=["gradsim-save-button"])
+        solara.Button(text("dash_save", lang), on_click=save, color="primary", classes=["gradsim-save-button"])
         if message.value:
             solara.Text(message.value, classes=["gradsim-saved"])
