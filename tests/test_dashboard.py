@@ -148,6 +148,18 @@ def test_a_bad_source_is_refused_before_anything_starts(tmp_path):
     assert main(["dashboard", str(bad), "--no-browser"]) == 2
 
 
+def test_a_port_in_use_is_refused(capsys):
+    pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e \".[dashboard]\"")
+    import socket
+    from sim.cli import main
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["dashboard", EXPERIMENT, "--port", str(port), "--no-browser"]) == 2
+    assert f"port {port} is already in use" in capsys.readouterr().err
+
+
 def test_without_the_dashboard_packages_the_command_says_what_to_install(monkeypatch, capsys):
     from sim.cli import main
     monkeypatch.setitem(sys.modules, "solara", None)          # import solara -> ImportError

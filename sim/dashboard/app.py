@@ -27,6 +27,7 @@ _offline_environment()
 import solara  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 
+from ..config import ConfigError  # noqa: E402
 from ..labels import indicator_label, text  # noqa: E402
 from . import charts  # noqa: E402
 from .controls import LeverPanel, SavePanel  # noqa: E402
@@ -116,6 +117,12 @@ def serve(source: str, port: int = 8765, scale: float = 0.1, lang: str = "en", s
           host: str = "127.0.0.1", open_browser: bool = True) -> None:
     """Check the county, then run Solara's server on this module until interrupted."""
     setup = Setup.from_source(source, scale, lang, save_dir)
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise ConfigError(f"port {port} is already in use on {host}: choose another with --port", None,
+                              "--port") from None
     os.environ[ENV] = json.dumps({"source": str(Path(setup.source).resolve()), "scale": setup.scale,
                                   "lang": setup.lang, "save_dir": str(Path(setup.save_dir).resolve())})
     from solara.__main__ import run
