@@ -342,6 +342,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "dash_save_failed": ('could not save: {error}', '保存失败：{error}'),
     "dash_lever_error": ('lever not applied: {error}', '杠杆未生效：{error}'),
     "dash_no_change": ('no lever changed: the baseline', '未调整杠杆：基线'),
+    "dash_restarting": ('restarting the model with these levers ...', '正在按新杠杆重新开始模型……'),
 }
 
 

@@ -263,13 +263,25 @@ def test_in_a_browser_step_and_play_move_the_charts_a_lever_restarts_and_the_sav
             _wait_text(page, ".gradsim-policies", lambda t: "chronic_capitation" in t)
             _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-01"))     # restarted
             _wait_text(page, ".gradsim-week", lambda t: "Step" in t)                   # no week yet
+            page.get_by_role("button", name="Step").click()
+            _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-08"))
+
+            thumb = page.locator(".lever-physicians_sent_down [role=slider]")       # the keyboard moves a slider
+            thumb.focus()
+            for _ in range(4):
+                thumb.press("ArrowRight")
+            _wait_text(page, ".lever-physicians_sent_down", lambda t: t.splitlines()[0].endswith(": 4"))
+            _wait_text(page, ".gradsim-policies", lambda t: "send_down_physicians" in t and "chronic_capitation" in t)
+            _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-01"))
 
             page.get_by_role("button", name="Save as experiment").click()
             saved = _wait_text(page, ".gradsim-saved", lambda t: t.startswith("saved: "))
             path = Path(saved.split("saved: ", 1)[1].split(" (run it", 1)[0])
             assert path.parent == folder and path.is_file()
             plan = plan_experiment(path)
-            assert [p["policy"] for p in plan.scenarios[-1].policies] == ["chronic_capitation"]
+            policies = plan.scenarios[-1].policies
+            assert [p["policy"] for p in policies] == ["send_down_physicians", "chronic_capitation"]
+            assert sum(m["physicians"] for m in policies[0]["params"]["moves"]) == 4
         finally:
             browser.close()
 
