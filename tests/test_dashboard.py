@@ -248,6 +248,9 @@ def test_in_a_browser_step_and_play_move_the_charts_a_lever_restarts_and_the_sav
             _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-08"))
             _wait_text(page, ".gradsim-week", lambda t: t.endswith("2022-01-01"))
             first = _chart_src(page)
+            before = page.locator(".gradsim-map img").get_attribute("src")
+            page.locator(".measure-out_of_county_admission_rate").click()      # villages by the other measure
+            _wait_until(lambda: page.locator(".gradsim-map img").get_attribute("src") != before)
             page.get_by_role("button", name="Step").click()
             _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-15"))
             _wait_text(page, ".gradsim-week", lambda t: t.endswith("2022-01-08"))
@@ -284,6 +287,14 @@ def test_in_a_browser_step_and_play_move_the_charts_a_lever_restarts_and_the_sav
             assert sum(m["physicians"] for m in policies[0]["params"]["moves"]) == 4
         finally:
             browser.close()
+
+
+def _wait_until(condition, timeout_s: float = 120) -> None:
+    end = time.time() + timeout_s
+    while not condition():
+        if time.time() > end:
+            raise AssertionError("the page did not change")
+        time.sleep(0.25)
 
 
 def _chart_src(page) -> str:
