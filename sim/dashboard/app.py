@@ -14,7 +14,6 @@ import socket
 from pathlib import Path
 
 ENV = "GRADSIM_DASHBOARD"          # JSON of the Setup the server was started with
-WEEK = 7
 
 
 def _offline_environment() -> None:
@@ -100,7 +99,7 @@ def Page():
     fig_lang = solara.use_memo(lambda: figure_lang(lang), [])    # English figures if no CJK font
     SolaraViz(model, components=[(make_map(measure, lang, fig_lang), 0), (make_charts(lang, fig_lang), 0)],
               model_params={"setup": setup, "levers": levers}, name=text("dash_title", lang),
-              play_interval=150, render_interval=WEEK)
+              play_interval=150, render_interval=charts.WEEK)
     with solara.Sidebar():
         LeverPanel(model, levers, setup)
         SavePanel(levers, setup)

@@ -13,7 +13,7 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..indicators import indicators_over
+from ..indicators import bed_tiers as indicator_bed_tiers, indicators_over
 from ..labels import TIER_COLOURS, indicator_label, text, tier_label, unit_label
 from .style import render_png
 
@@ -36,10 +36,7 @@ def weekly_indicators(model) -> pd.DataFrame:
 
 def bed_tiers(model) -> list[str]:
     """In-county tiers with beds (occupancy and waits are shown for these)."""
-    tiers = model.tier_names
-    return [t for i, t in enumerate(tiers) if model.tier_in_county[i]
-            and np.isfinite(model.bed_capacity[model.facilities.tier == i]).all()
-            and model.facilities.beds[model.facilities.tier == i].sum() > 0]
+    return [t for t in indicator_bed_tiers(model) if model.tier_in_county[model.tier_names.index(t)]]
 
 
 def _axes_style(ax, percent: bool) -> None:
