@@ -252,6 +252,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     try:
         from .dashboard.app import serve
     except ImportError as exc:
