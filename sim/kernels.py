@@ -3,7 +3,9 @@
 The day's fixed cost was hundreds of small numpy calls on a few thousand episodes; here each is one
 loop over episodes x alternatives. Every operation mirrors the reference path's order and dtypes
 (float32 trust, integer fen), so results are bit-identical; tests/test_engine_paths.py checks it.
-Exponentials stay in numpy (sim.choice), whose SIMD `exp` differs from libm's in the last bit.
+The logit weights and the cost and stay draws keep numpy's `exp` (between kernels), whose SIMD
+version differs from the C library's in the last bit; the filing logistic uses the C library's, as
+scipy's `expit` in the reference path does.
 Compiled code is cached on disk (cache=True), so worker processes load it instead of compiling.
 """
 from __future__ import annotations
