@@ -153,23 +153,28 @@ def measure_naive(config: str, size: float, seed: int, days: int, pin: bool) -> 
 
 
 # ---------------------------------------------------------------------- command line (parent)
-def _wall(cmd: list[str], repeats: int) -> float:
-    best = float("inf")
+def _wall(cmd: list[str], repeats: int) -> tuple[float, float]:
+    """Best wall seconds and best CPU seconds (user + system of the command and its children)."""
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - t)
-    return best
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best_cpu = min(best_cpu, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return best, best_cpu
 
 
 def measure_cli(repeats: int) -> Row:
     """Wall seconds of the CLI commands (best of `repeats`), in a shell as an analyst types them."""
     exe = str(Path(sys.executable).parent / "gradsim")
-    out: Row = {"help_s": _wall([exe, "--help"], repeats),
-                "check_s": _wall([exe, "check", "experiments/baseline.yaml"], repeats)}
+    out: Row = {}
+    out["help_s"], out["help_cpu_s"] = _wall([exe, "--help"], repeats)
+    out["check_s"], out["check_cpu_s"] = _wall([exe, "check", "experiments/baseline.yaml"], repeats)
     with tempfile.TemporaryDirectory() as tmp:
-        out["run_s"] = _wall([exe, "run", "experiments/baseline.yaml", "--replications", "1", "--workers", "1",
-                              "--out", tmp, "--quiet"], repeats)
+        out["run_s"], out["run_cpu_s"] = _wall([exe, "run", "experiments/baseline.yaml", "--replications", "1",
+                                                "--workers", "1", "--out", tmp, "--quiet"], repeats)
     return out
 
 
@@ -231,9 +236,11 @@ def report(res: Row) -> str:
     for name, v in t.items():
         lines.append(f"| {name} | {v['value']} | {'yes' if v['met'] else '**no**'} |")
     if cli:
-        lines += ["", f"Command line (wall seconds, best of {res['repeats']}): `gradsim --help` {cli['help_s']:.2f} s, "
-                  f"`gradsim check experiments/baseline.yaml` {cli['check_s']:.2f} s, "
-                  f"`gradsim run experiments/baseline.yaml --replications 1 --workers 1` {cli['run_s']:.2f} s."]
+        lines += ["", f"Command line, best of {res['repeats']}, wall seconds (CPU seconds of the command and its "
+                  f"workers): `gradsim --help` {cli['help_s']:.2f} ({cli['help_cpu_s']:.2f}), "
+                  f"`gradsim check experiments/baseline.yaml` {cli['check_s']:.2f} ({cli['check_cpu_s']:.2f}), "
+                  f"`gradsim run experiments/baseline.yaml --replications 1 --workers 1` {cli['run_s']:.2f} "
+                  f"({cli['run_cpu_s']:.2f}). Wall time on this shared machine is inflated by the other jobs."]
     return "\n".join(lines) + "\n"
 
 
@@ -260,10 +267,12 @@ def targets(res: Row) -> Row:
                                                         "met": r["peak_rss_mb"] <= TARGETS["large_mb"]}
     cli = res.get("cli")
     if cli:
-        out["end-to-end CLI run <= 1.5 s"] = {"value": f"{cli['run_s']:.2f} s", "met": cli["run_s"] <= TARGETS["cli_s"]}
+        out["end-to-end CLI run <= 1.5 s"] = {"value": f"{cli['run_s']:.2f} s wall, {cli['run_cpu_s']:.2f} s CPU",
+                                              "met": cli["run_s"] <= TARGETS["cli_s"]}
         worst = max(cli["help_s"], cli["check_s"])
-        out["gradsim --help and check <= 0.3 s"] = {"value": f"{cli['help_s']:.2f} s / {cli['check_s']:.2f} s",
-                                                     "met": worst <= TARGETS["start_s"]}
+        out["gradsim --help and check <= 0.3 s"] = {
+            "value": f"{cli['help_s']:.2f} s / {cli['check_s']:.2f} s wall ({cli['help_cpu_s']:.2f} / "
+                     f"{cli['check_cpu_s']:.2f} s CPU)", "met": worst <= TARGETS["start_s"]}
     return out
 
 

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.labels import indicator_label, indicator_unit
+from sim.labels import PATH_LABELS, indicator_label, indicator_unit, word
+from sim.model import PATHS
 
 HEADLINE = ["out_of_province_admission_rate", "out_of_county_admission_rate", "in_county_admission_rate",
             "primary_care_share", "effective_reimbursement_ratio", "in_county_fund_share", "oop_per_capita",
             "bed_occupancy_township", "bed_occupancy_county", "mean_wait_days_county",
             "facility.county_people.displaced"]
-PATHS = {"self": "self-referred", "up": "referred up", "out": "referred out by a county hospital",
-         "down": "referred down"}
 
 
 def _cell(row: pd.Series, scale: float, digits: int) -> str:
@@ -56,7 +55,8 @@ def decomposition(change: pd.DataFrame, year: str, scenarios: list[str], destina
     lines = ["| slice | baseline share | " + " | ".join(f"`{x}`" for x in scenarios) + " |",
              "|---|---|" + "---|" * len(scenarios)]
     slices = [("all", "all", "all admissions")] + [(str(k), "all", f"severity {k}") for k in range(1, 5)] + \
-             [("all", p, label) for p, label in PATHS.items()]
+             [("all", p, "self-referred (filed or not)" if p == "self_referred" else word(PATH_LABELS, p))
+              for p in PATHS]
     for sev, path, label in slices:
         rows = c[(c["severity"].astype(str) == sev) & (c["path"] == path)].set_index("scenario")
         if rows.empty:

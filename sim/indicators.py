@@ -61,7 +61,7 @@ def period_slices(model: "GradedCareModel") -> dict[str, np.ndarray]:
 
 def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
     """One row per period, one column per contract indicator."""
-    names = contract_indicator_names(model.tier_names, _bed_tiers(model))
+    names = contract_indicator_names(model.tier_names, bed_tiers(model))
     rows = {}
     for period, days in period_slices(model).items():
         row = indicators_over(model, days)
@@ -74,7 +74,7 @@ def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
     return df
 
 
-def _bed_tiers(model: "GradedCareModel") -> list[str]:
+def bed_tiers(model: "GradedCareModel") -> list[str]:
     """Tiers whose facilities all have finite beds, some of them (occupancy means something there)."""
     fac_tier = model.facilities.tier
     return [t for i, t in enumerate(model.tier_names)
@@ -86,7 +86,7 @@ def indicators_over(model: "GradedCareModel", days: np.ndarray) -> dict[str, flo
     tiers = model.tier_names
     fac_tier = model.facilities.tier
     n_t = len(tiers)
-    bed_tiers = _bed_tiers(model)
+    with_beds = bed_tiers(model)
     inflate = 1.0 / model.scale
     in_county = model.tier_in_county
     oop_tier = np.array([t.out_of_province for t in model.config.tiers])
@@ -126,7 +126,7 @@ def indicators_over(model: "GradedCareModel", days: np.ndarray) -> dict[str, flo
     cat = [v for y, v in model.catastrophic.items() if str(y) in in_horizon]
     row["catastrophic_spending_share"] = float(np.mean(cat)) if cat else float("nan")
     occupied = model.records["bed_days"][days][:, :, 1]
-    for t in bed_tiers:
+    for t in with_beds:
         i = tiers.index(t)
         row[f"bed_occupancy_{t}"] = _ratio(occupied[:, fac_tier == i].sum(), model.beds_open[days][:, fac_tier == i].sum())
         row[f"mean_los_days_{t}"] = _ratio(r["los_days"][i, 1], adm[i])

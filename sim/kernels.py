@@ -3,7 +3,9 @@
 The day's fixed cost was hundreds of small numpy calls on a few thousand episodes; here each is one
 loop over episodes x alternatives. Every operation mirrors the reference path's order and dtypes
 (float32 trust, integer fen), so results are bit-identical; tests/test_engine_paths.py checks it.
-Exponentials stay in numpy (sim.choice), whose SIMD `exp` differs from libm's in the last bit.
+The logit weights and the cost and stay draws keep numpy's `exp` (between kernels), whose SIMD
+version differs from the C library's in the last bit; the filing logistic uses the C library's, as
+scipy's `expit` in the reference path does.
 Compiled code is cached on disk (cache=True), so worker processes load it instead of compiling.
 """
 from __future__ import annotations
@@ -23,7 +25,8 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
               annual_cap, income_factor, beta_table, group, hassle_care, wait_fac,
               w_wait, w_trust, trust_reference, w_contract, w_follow,
               n_programs, n_severity, n_schemes, n_bands):
-    """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities)."""
+    """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities);
+    utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there)."""
     E = person.size
     K = choice_set.shape[1]
     alt = np.empty((E, K), dtype=choice_set.dtype)
@@ -65,6 +68,10 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
             if ex != 0 and ((ex >> k) & 1) != 0:
                 ok = False
             allowed[e, k] = ok
+            if not ok:                  # never read where not allowed (draw, nearest, P(file) at the pick)
+                u[e, k] = 0.0
+                p_file[e, k] = 0.0
+                continue
             cost = row_cost[row, k]
             f0 = row_fund_nocap[base, k]
             f1 = row_fund_nocap[base + 1, k]
@@ -205,3 +212,96 @@ def admit(occupied, calendar, facility, los, day):
     for e in range(facility.size):
         occupied[facility[e]] += 1
         calendar[(day + los[e]) % horizon, facility[e]] += 1
+
+
+@njit(cache=True, nogil=True)
+def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, program, severity, filed,
+           fac_tier, capability_p, up_slope, n_attempts, col_filing, col_door):
+    """Episodes that chose (`go`) arrive: facility, filing decision (updates `filed`), tier, capability,
+    the referral-up draw and whether an admission is referred up at the door (sim.model._one_round)."""
+    n = go.size
+    f = np.empty(n, dtype=np.int64)
+    tier = np.empty(n, dtype=np.int64)
+    capability = np.empty(n)
+    shortfall = np.empty(n)
+    ref_draw = np.empty(n)
+    door = np.empty(n, dtype=np.bool_)
+    j = 0
+    for i in range(n):
+        e = go[i]
+        a = attempt[e]
+        fi = alt[e, pick[e]]
+        f[i] = fi
+        if a < n_attempts:
+            uf = rn[e, col_filing + 3 * a]
+            ud = rn[e, col_door + 3 * a]
+        else:
+            uf = filing_later[j]
+            ud = door_later[j]
+            j += 1
+        if uf < p_file[e, pick[e]]:
+            filed[e] = True
+        t = fac_tier[fi]
+        tier[i] = t
+        cap = capability_p[fi, program[e]]
+        capability[i] = cap
+        s = max(0.0, severity[e] - cap) * up_slope
+        shortfall[i] = s
+        ref_draw[i] = ud
+        door[i] = care[e] == 1 and ud < s
+    return f, tier, capability, shortfall, ref_draw, door
+
+
+@njit(cache=True, nogil=True)
+def costs(mean_cost_fen, f, care, program, severity, noise):
+    """Fen billed per served episode: the mean for its facility, care, programme and severity times its
+    log-normal noise, rounded, at least 1 (sim.model._serve)."""
+    n = f.size
+    cost = np.empty(n, dtype=np.int64)
+    for e in range(n):
+        c = np.rint(mean_cost_fen[f[e], care[e], program[e], severity[e] - 1] * noise[e])
+        cost[e] = np.int64(max(1.0, c))
+    return cost
+
+
+@njit(cache=True, nogil=True)
+def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, filed, noise, mean_cost_fen,
+         scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd, oop_ytd, slots, beds_free, record,
+         village, village_served, flows, tier_hospital):
+    """Served episodes (rows `e` of the round's batch): cost, settlement and accounts (costs, settle),
+    slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen."""
+    n = e.size
+    cost = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        k = e[i]
+        cost[i] = np.int64(max(1.0, np.rint(mean_cost_fen[f[i], care[i], program[k], severity[k] - 1] * noise[i])))
+    sch = np.empty(n, dtype=np.int64)
+    who = np.empty(n, dtype=np.int64)
+    fl = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        who[i] = person[e[i]]
+        sch[i] = scheme[who[i]]
+        fl[i] = filed[e[i]]
+    fund, oop = settle(deductible, ratio, covered, penalty, annual_cap, sch, care, tier, fl, cost, who, fund_ytd,
+                       oop_ytd)
+    for i in range(n):
+        k = e[i]
+        c = care[i]
+        if c == 0:
+            slots[f[i]] -= 1.0
+        else:
+            beds_free[f[i]] -= 1.0
+        if record:
+            t = tier[i]
+            village_served[village[who[i]], t, c] += 1
+            r = ref_tier[k]
+            if referred_down[k]:
+                path = 3
+            elif r < 0:
+                path = 0
+            elif tier_hospital[r]:
+                path = 2
+            else:
+                path = 1
+            flows[t, c, program[k], severity[k] - 1, path, 1 if filed[k] else 0] += 1
+    return cost, fund, oop

@@ -74,7 +74,7 @@ UNIT_LABELS = {
     "per resident": {"en": "per resident", "zh": "每人"},
 }
 
-# The dashboard's levers (sim/dashboard/levers.py) and the words on its screen.
+# The dashboard's levers (sim/dashboard/levers.py); the words on its screen are in TEXT (dash_*).
 LEVER_LABELS: dict[str, dict[str, str]] = {
     "ratio_township": {"en": "inpatient reimbursement, township centres (change, points)",
                        "zh": "乡镇卫生院住院报销比例（调整，百分点）"},
@@ -92,30 +92,6 @@ LEVER_LABELS: dict[str, dict[str, str]] = {
     "capitation": {"en": "chronic-disease capitation, whole county", "zh": "全县慢病按人头总额付费"},
     "capability_gain": {"en": "lead county hospital capability (levels added)", "zh": "县级龙头医院能力提升（级）"},
     "branch_campus": {"en": "branch campus of a township centre (一院多区)", "zh": "乡镇卫生院分院（一院多区）"},
-}
-
-DASHBOARD_TEXT: dict[str, dict[str, str]] = {
-    "title": {"en": "gradsim: county graded care", "zh": "gradsim：县域分级诊疗"},
-    "levers": {"en": "Policy levers (a change restarts the model)", "zh": "政策杠杆（调整后模型重新开始）"},
-    "scale": {"en": "simulated residents: {n:,} ({pct:g}% of {total:,}); counts scaled to the full county",
-              "zh": "模拟居民：{n:,}人（全县{total:,}人的{pct:g}%）；人次已换算为全县"},
-    "date": {"en": "date", "zh": "日期"},
-    "week": {"en": "week starting", "zh": "周起始日"},
-    "map": {"en": "County map: facilities sized by today's load", "zh": "县域地图：机构大小表示当日负荷"},
-    "map_villages": {"en": "villages coloured by", "zh": "村庄颜色表示"},
-    "since": {"en": "since {date}", "zh": "自{date}起"},
-    "load": {"en": "today's visits + occupied beds", "zh": "当日门诊人次 + 占用床位"},
-    "shares": {"en": "Share of visits by tier, weekly", "zh": "各级机构门诊占比（每周）"},
-    "rates": {"en": "Admissions outside the county, weekly", "zh": "县外住院（每周）"},
-    "occupancy": {"en": "Bed occupancy, weekly", "zh": "床位使用率（每周）"},
-    "waits": {"en": "Mean wait, weekly", "zh": "平均等待（每周）"},
-    "no_week": {"en": "charts start after the first simulated week: press Step or ▶",
-                "zh": "模拟满一周后显示图表：请按 Step 或 ▶"},
-    "save": {"en": "Save as experiment", "zh": "保存为实验文件"},
-    "saved": {"en": "saved: {path} (run it: gradsim run {path})", "zh": "已保存：{path}（运行：gradsim run {path}）"},
-    "save_failed": {"en": "could not save: {error}", "zh": "保存失败：{error}"},
-    "lever_error": {"en": "lever not applied: {error}", "zh": "杠杆未生效：{error}"},
-    "no_change": {"en": "no lever changed: the baseline", "zh": "未调整杠杆：基线"},
 }
 
 
@@ -360,6 +336,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "cav_failed": ("{n} run(s) failed and are left out (manifest.json).", "{n}次运行失败，未计入（见 manifest.json）。"),
     "cav_font": ("Figures are labelled in English: no Chinese font was found (install fonts-noto-cjk).",
                  "图中标注为英文：未找到中文字体（请安装 fonts-noto-cjk）。"),
+    # the dashboard's screen (sim/dashboard)
+    "dash_title": ('gradsim: county graded care', 'gradsim：县域分级诊疗'),
+    "dash_levers": ('Policy levers (a change restarts the model)', '政策杠杆（调整后模型重新开始）'),
+    "dash_scale": ('simulated residents: {n:,} ({pct:g}% of {total:,}); counts scaled to the full county', '模拟居民：{n:,}人（全县{total:,}人的{pct:g}%）；人次已换算为全县'),
+    "dash_date": ('date', '日期'),
+    "dash_week": ('week starting', '周起始日'),
+    "dash_map": ("County map: facilities sized by today's load", '县域地图：机构大小表示当日负荷'),
+    "dash_map_villages": ('villages coloured by', '村庄颜色表示'),
+    "dash_load": ("today's visits + occupied beds", '当日门诊人次 + 占用床位'),
+    "dash_shares": ('Share of visits by tier, weekly', '各级机构门诊占比（每周）'),
+    "dash_rates": ('Admissions outside the county, weekly', '县外住院（每周）'),
+    "dash_occupancy": ('Bed occupancy, weekly', '床位使用率（每周）'),
+    "dash_waits": ('Mean wait, weekly', '平均等待（每周）'),
+    "dash_no_week": ('charts start after the first simulated week: press Step or ▶', '模拟满一周后显示图表：请按 Step 或 ▶'),
+    "dash_save": ('Save as experiment', '保存为实验文件'),
+    "dash_saved": ('saved: {path} (run it: gradsim run {path})', '已保存：{path}（运行：gradsim run {path}）'),
+    "dash_save_failed": ('could not save: {error}', '保存失败：{error}'),
+    "dash_lever_error": ('lever not applied: {error}', '杠杆未生效：{error}'),
+    "dash_no_change": ('no lever changed: the baseline', '未调整杠杆：基线'),
+    "dash_restarting": ('restarting the model with these levers ...', '正在按新杠杆重新开始模型……'),
 }
 
 
@@ -380,9 +376,4 @@ def word(table: dict[str, dict[str, str]], key: str, lang: str = "en") -> str:
 
 def lever_label(key: str, lang: str = "en") -> str:
     """Display name of a dashboard lever; an unknown lever keeps its key."""
-    return LEVER_LABELS.get(key, {}).get(check_lang(lang), key)
-
-
-def dashboard_text(key: str, lang: str = "en", **values) -> str:
-    """A phrase of the dashboard's screen in the language, with {placeholders} filled."""
-    return DASHBOARD_TEXT[key][check_lang(lang)].format(**values)
+    return word(LEVER_LABELS, key, lang)

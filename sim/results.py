@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .config import ConfigError
 from .decomposition import outflow_change
@@ -303,6 +302,7 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95, pred
     (replicates drew their own uncertain parameters); NaN when false or with fewer than
     MIN_PREDICTION_REPLICATES replicates.
     """
+    from scipy import stats          # 0.5-2 s to import: only when a summary is made
     keys = ["scenario", "sample", "period", "indicator"]
     g = indicators.groupby(keys, sort=False, observed=True)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()

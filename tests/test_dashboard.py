@@ -148,6 +148,26 @@ def test_a_bad_source_is_refused_before_anything_starts(tmp_path):
     assert main(["dashboard", str(bad), "--no-browser"]) == 2
 
 
+def test_a_port_in_use_is_refused(capsys):
+    pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e \".[dashboard]\"")
+    import socket
+    from sim.cli import main
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["dashboard", EXPERIMENT, "--port", str(port), "--no-browser"]) == 2
+    assert f"port {port} is already in use" in capsys.readouterr().err
+
+
+def test_without_the_dashboard_packages_the_command_says_what_to_install(monkeypatch, capsys):
+    from sim.cli import main
+    monkeypatch.setitem(sys.modules, "solara", None)          # import solara -> ImportError
+    monkeypatch.delitem(sys.modules, "sim.dashboard.app", raising=False)
+    assert main(["dashboard", "--no-browser"]) == 2
+    assert 'pip install -e ".[dashboard]"' in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- in a real browser
 def _browser_or_skip():
     missing = []
@@ -228,6 +248,9 @@ def test_in_a_browser_step_and_play_move_the_charts_a_lever_restarts_and_the_sav
             _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-08"))
             _wait_text(page, ".gradsim-week", lambda t: t.endswith("2022-01-01"))
             first = _chart_src(page)
+            before = page.locator(".gradsim-map img").get_attribute("src")
+            page.locator(".measure-out_of_county_admission_rate").click()      # villages by the other measure
+            _wait_until(lambda: page.locator(".gradsim-map img").get_attribute("src") != before)
             page.get_by_role("button", name="Step").click()
             _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-15"))
             _wait_text(page, ".gradsim-week", lambda t: t.endswith("2022-01-08"))
@@ -239,19 +262,39 @@ def test_in_a_browser_step_and_play_move_the_charts_a_lever_restarts_and_the_sav
             played = _chart_src(page)
             assert played != first
 
-            page.locator(".lever-capitation input").check()
+            page.locator(".lever-capitation label").click()
             _wait_text(page, ".gradsim-policies", lambda t: "chronic_capitation" in t)
             _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-01"))     # restarted
             _wait_text(page, ".gradsim-week", lambda t: "Step" in t)                   # no week yet
+            page.get_by_role("button", name="Step").click()
+            _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-08"))
+
+            thumb = page.locator(".lever-physicians_sent_down [role=slider]")       # the keyboard moves a slider
+            thumb.focus()
+            for _ in range(4):
+                thumb.press("ArrowRight")
+            _wait_text(page, ".lever-physicians_sent_down", lambda t: t.splitlines()[0].endswith(": 4"))
+            _wait_text(page, ".gradsim-policies", lambda t: "send_down_physicians" in t and "chronic_capitation" in t)
+            _wait_text(page, ".gradsim-date", lambda t: t.endswith("2022-01-01"))
 
             page.get_by_role("button", name="Save as experiment").click()
             saved = _wait_text(page, ".gradsim-saved", lambda t: t.startswith("saved: "))
             path = Path(saved.split("saved: ", 1)[1].split(" (run it", 1)[0])
             assert path.parent == folder and path.is_file()
             plan = plan_experiment(path)
-            assert [p["policy"] for p in plan.scenarios[-1].policies] == ["chronic_capitation"]
+            policies = plan.scenarios[-1].policies
+            assert [p["policy"] for p in policies] == ["send_down_physicians", "chronic_capitation"]
+            assert sum(m["physicians"] for m in policies[0]["params"]["moves"]) == 4
         finally:
             browser.close()
+
+
+def _wait_until(condition, timeout_s: float = 120) -> None:
+    end = time.time() + timeout_s
+    while not condition():
+        if time.time() > end:
+            raise AssertionError("the page did not change")
+        time.sleep(0.25)
 
 
 def _chart_src(page) -> str:

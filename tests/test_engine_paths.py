@@ -7,8 +7,10 @@ import yaml
 
 import sim
 from conftest import ROOT, small_config
+from sim.config import config_from_tree
 from sim.experiment import plan_experiment
 from sim.policies.base import build_policies
+from sim.uncertainty import resolve_run
 
 
 def _run(cfg, engine: str, seed: int, scale: float = 1.0, policies=None):
@@ -43,8 +45,9 @@ def test_fast_and_numpy_engines_agree_under_the_reform_package():
     raw["horizon"] = {"start": "2022-10-01", "end": "2023-03-31"}
     plan = plan_experiment(raw, replications=1, scale=0.02, base_dir=ROOT / "experiments", uncertainty=False)
     reform = next(s for s in plan.scenarios if s.name == "reform")
-    runs = [_run(reform.config, engine, plan.seeds[0], plan.scale, build_policies(reform.policies, reform.config))
-            for engine in ("numpy", "fast")]
+    tree, specs, _ = resolve_run(reform.tree, reform.policies, plan.seeds[0], enabled=False)
+    cfg = config_from_tree(tree, {}, None)
+    runs = [_run(cfg, engine, plan.seeds[0], plan.scale, build_policies(specs, cfg)) for engine in ("numpy", "fast")]
     assert any(m.population.extra_hassle is not None or m.population.in_county_referral is not None
                or m.communities for m in runs), "the package should exercise the policy inputs of the kernel"
     _assert_same(*runs)
@@ -53,3 +56,20 @@ def test_fast_and_numpy_engines_agree_under_the_reform_package():
 def test_an_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="engine"):
         sim.GradedCareModel(small_config(), engine="gpu")
+
+
+def test_the_engine_can_be_chosen_by_the_environment(monkeypatch):
+    monkeypatch.setenv("GRADSIM_ENGINE", "numpy")
+    assert sim.GradedCareModel(small_config(), patient_agents=False).engine == "numpy"
+    monkeypatch.delenv("GRADSIM_ENGINE")
+    assert sim.GradedCareModel(small_config(), patient_agents=False).engine == "fast"
+
+
+def test_without_numba_the_fast_engine_falls_back_to_numpy_with_a_warning(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "numba", None)          # as if numba were not installed
+    monkeypatch.delitem(sys.modules, "sim.kernels", raising=False)
+    monkeypatch.delattr(sim, "kernels", raising=False)
+    with pytest.warns(RuntimeWarning, match="numba is not available"):
+        m = sim.GradedCareModel(small_config(), patient_agents=False, engine="fast")
+    assert m.engine == "numpy"

@@ -437,7 +437,8 @@ def test_shipped_experiment_runs_at_small_scale(name, tmp_path):
     for s in raw["scenarios"][1:]:
         if s["name"].startswith("lever_"):
             assert all(p["policy"] == s["name"][len("lever_"):] for p in s["policies"]) or name == "reimbursement_gap"
-    raw["horizon"] = {"start": "2022-12-01", "end": "2023-01-31", "warmup_days": 5}
+    # capitation bases its budget on the 90 days or more before its start
+    raw["horizon"] = {"start": "2022-10-01", "end": "2023-01-31", "warmup_days": 5}
     res = run_experiment(raw, out=tmp_path, workers=1, scale=0.02, replications=1, base_dir=source.parent)
     got = set(res.summary["scenario"])
     assert got == set(names)

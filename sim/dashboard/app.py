@@ -14,7 +14,6 @@ import socket
 from pathlib import Path
 
 ENV = "GRADSIM_DASHBOARD"          # JSON of the Setup the server was started with
-WEEK = 7
 
 
 def _offline_environment() -> None:
@@ -27,11 +26,13 @@ _offline_environment()
 import solara  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 
-from ..labels import dashboard_text, indicator_label  # noqa: E402
+from ..config import ConfigError  # noqa: E402
+from ..labels import indicator_label, text  # noqa: E402
 from . import charts  # noqa: E402
 from .controls import LeverPanel, SavePanel  # noqa: E402
 from .map import VILLAGE_MEASURES, map_png  # noqa: E402
 from .model import DashboardModel, Setup  # noqa: E402
+from .style import figure_lang  # noqa: E402
 
 _SETUP: Setup | None = None
 
@@ -49,38 +50,38 @@ def setup_from_env() -> Setup:
 def scale_text(model: DashboardModel, lang: str) -> str:
     """How many residents are simulated, of how many (shown on screen)."""
     total = model.config.population.size
-    return dashboard_text("scale", lang, n=len(model.population), pct=round(100 * model.scale, 3), total=total)
+    return text("dash_scale", lang, n=len(model.population), pct=round(100 * model.scale, 3), total=total)
 
 
 def status_text(model: DashboardModel, lang: str) -> str:
-    return f"{dashboard_text('date', lang)}: {model.date:%Y-%m-%d}"
+    return f"{text('dash_date', lang)}: {model.date:%Y-%m-%d}"
 
 
-def make_map(measure: solara.Reactive, lang: str):
+def make_map(measure: solara.Reactive, lang: str, fig_lang: str):
     """The map component: status line, village measure choice, the map."""
     def MapView(model: DashboardModel):
         with solara.Column(classes=["gradsim-map"]) as view:
             solara.Text(status_text(model, lang), classes=["gradsim-date"], style={"font-weight": "bold"})
             solara.Text(scale_text(model, lang), classes=["gradsim-scale"], style={"font-size": "0.85em"})
             with solara.Row():
-                solara.Text(dashboard_text("map_villages", lang), style={"font-size": "0.85em"})
+                solara.Text(text("dash_map_villages", lang), style={"font-size": "0.85em"})
                 for key in VILLAGE_MEASURES:
                     solara.Button(indicator_label(key, lang), on_click=lambda key=key: measure.set(key), small=True,
                                   outlined=key != measure.value, color="primary", classes=[f"measure-{key}"])
-            solara.Image(map_png(model, measure.value, lang), format="png", width="100%")
+            solara.Image(map_png(model, measure.value, fig_lang), format="png", width="100%")
         return view
     return MapView
 
 
-def make_charts(lang: str):
+def make_charts(lang: str, fig_lang: str):
     """The weekly charts component (a note until the first week is done)."""
     def ChartsView(model: DashboardModel):
         weeks = charts.weekly_indicators(model)
         with solara.Column(classes=["gradsim-charts"]) as view:
-            solara.Text(f"{dashboard_text('week', lang)}: {weeks.index[-1]:%Y-%m-%d}" if len(weeks)
-                        else dashboard_text("no_week", lang), classes=["gradsim-week"])
+            solara.Text(f"{text('dash_week', lang)}: {weeks.index[-1]:%Y-%m-%d}" if len(weeks)
+                        else text("dash_no_week", lang), classes=["gradsim-week"])
             if len(weeks):
-                solara.Image(charts.charts_png(weeks, model.tier_names, charts.bed_tiers(model), lang), format="png",
+                solara.Image(charts.charts_png(weeks, model.tier_names, charts.bed_tiers(model), fig_lang), format="png",
                              width="100%", classes=["gradsim-chart-image"])
         return view
     return ChartsView
@@ -95,9 +96,10 @@ def Page():
     model = solara.use_reactive(first)
     measure = solara.use_reactive(VILLAGE_MEASURES[0])
     lang = setup.lang
-    SolaraViz(model, components=[(make_map(measure, lang), 0), (make_charts(lang), 0)],
-              model_params={"setup": setup, "levers": levers}, name=dashboard_text("title", lang),
-              play_interval=150, render_interval=WEEK)
+    fig_lang = solara.use_memo(lambda: figure_lang(lang), [])    # English figures if no CJK font
+    SolaraViz(model, components=[(make_map(measure, lang, fig_lang), 0), (make_charts(lang, fig_lang), 0)],
+              model_params={"setup": setup, "levers": levers}, name=text("dash_title", lang),
+              play_interval=150, render_interval=charts.WEEK)
     with solara.Sidebar():
         LeverPanel(model, levers, setup)
         SavePanel(levers, setup)
@@ -114,6 +116,12 @@ def serve(source: str, port: int = 8765, scale: float = 0.1, lang: str = "en", s
           host: str = "127.0.0.1", open_browser: bool = True) -> None:
     """Check the county, then run Solara's server on this module until interrupted."""
     setup = Setup.from_source(source, scale, lang, save_dir)
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise ConfigError(f"port {port} is already in use on {host}: choose another with --port", None,
+                              "--port") from None
     os.environ[ENV] = json.dumps({"source": str(Path(setup.source).resolve()), "scale": setup.scale,
                                   "lang": setup.lang, "save_dir": str(Path(setup.save_dir).resolve())})
     from solara.__main__ import run

@@ -13,8 +13,8 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..indicators import indicators_over
-from ..labels import TIER_COLOURS, dashboard_text, indicator_label, tier_label, unit_label
+from ..indicators import bed_tiers as indicator_bed_tiers, indicators_over
+from ..labels import TIER_COLOURS, indicator_label, text, tier_label, unit_label
 from .style import render_png
 
 WEEK = 7
@@ -36,10 +36,7 @@ def weekly_indicators(model) -> pd.DataFrame:
 
 def bed_tiers(model) -> list[str]:
     """In-county tiers with beds (occupancy and waits are shown for these)."""
-    tiers = model.tier_names
-    return [t for i, t in enumerate(tiers) if model.tier_in_county[i]
-            and np.isfinite(model.bed_capacity[model.facilities.tier == i]).all()
-            and model.facilities.beds[model.facilities.tier == i].sum() > 0]
+    return [t for t in indicator_bed_tiers(model) if model.tier_in_county[model.tier_names.index(t)]]
 
 
 def _axes_style(ax, percent: bool) -> None:
@@ -50,7 +47,7 @@ def _axes_style(ax, percent: bool) -> None:
     locator = mdates.AutoDateLocator(maxticks=5)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=8)
 
 
 def _lines(ax, weeks: pd.DataFrame, series: list[tuple[str, str, str]], percent: bool) -> None:
@@ -70,22 +67,23 @@ def charts_png(weeks: pd.DataFrame, tiers: list[str], beds: list[str], lang: str
 
 
 def _charts(weeks: pd.DataFrame, tiers: list[str], beds: list[str], lang: str) -> Figure:
-    fig = Figure(figsize=(7.2, 5.4))
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.07, hspace=0.5, wspace=0.25)
-    (shares, rates), (occ, wait) = fig.subplots(2, 2)
+    fig = Figure(figsize=(5.6, 8.6))
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.96, bottom=0.04, hspace=0.45)
+    shares, rates, occ, wait = fig.subplots(4, 1, sharex=True)
     colour = {t: TIER_COLOURS.get(t, "grey") for t in tiers}
     _lines(shares, weeks, [(f"outpatient_share_{t}", tier_label(t, lang), colour[t]) for t in tiers], True)
     _lines(rates, weeks, [(k, indicator_label(k, lang), RATE_COLOURS[k]) for k in RATE_KEYS], True)
     _lines(occ, weeks, [(f"bed_occupancy_{t}", tier_label(t, lang), colour[t]) for t in beds], True)
     _lines(wait, weeks, [(f"mean_wait_days_{t}", tier_label(t, lang), colour[t]) for t in beds], False)
-    shares.set_title(dashboard_text("shares", lang), fontsize=9)
-    rates.set_title(dashboard_text("rates", lang), fontsize=9)
-    occ.set_title(dashboard_text("occupancy", lang), fontsize=9)
-    wait.set_title(f"{dashboard_text('waits', lang)} ({unit_label('days', lang)})", fontsize=9)
+    shares.set_title(text("dash_shares", lang), fontsize=10)
+    rates.set_title(text("dash_rates", lang), fontsize=10)
+    occ.set_title(text("dash_occupancy", lang), fontsize=10)
+    wait.set_title(f"{text('dash_waits', lang)} ({unit_label('days', lang)})", fontsize=10)
     for ax in (rates, occ):
         ax.set_ylim(bottom=0)
-    wait.set_ylim(0, max(0.5, 1.1 * float(weeks.filter(like="mean_wait_days_").max().max())) if len(weeks) else 0.5)
-    shares.legend(fontsize=6, loc="center", frameon=False, ncol=3)
-    rates.legend(fontsize=6, loc="lower left", frameon=False)
-    occ.legend(fontsize=6, loc="lower left", frameon=False)
+    waits = [f"mean_wait_days_{t}" for t in beds if f"mean_wait_days_{t}" in weeks]
+    wait.set_ylim(0, max(0.5, 1.1 * float(np.nanmax(weeks[waits].to_numpy()))) if len(weeks) and waits else 0.5)
+    shares.legend(fontsize=7, loc="center", frameon=False, ncol=3)
+    rates.legend(fontsize=7, loc="lower left", frameon=False)
+    occ.legend(fontsize=7, loc="lower left", frameon=False)
     return fig

@@ -14,7 +14,7 @@ import datetime as dt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..labels import TIER_COLOURS, dashboard_text, indicator_label, tier_label
+from ..labels import TIER_COLOURS, indicator_label, text, tier_label
 from .style import render_png
 
 VILLAGE_MEASURES = ("primary_care_share", "out_of_county_admission_rate")
@@ -72,9 +72,9 @@ def _map(model, measure: str, lang: str) -> Figure:
                    color=TIER_COLOURS.get(tier, "grey"), alpha=0.75, edgecolor="white", lw=0.5,
                    label=tier_label(tier, lang))
     ax.set_aspect("equal")
-    ax.set_xlabel("km", fontsize=7)
+    ax.set_xlabel(text("km", lang), fontsize=7)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="upper left", frameon=False, markerscale=0.5,
-              title=dashboard_text("load", lang), title_fontsize=7)
-    ax.set_title(f"{dashboard_text('map', lang)} · {model.date - dt.timedelta(days=1):%Y-%m-%d}", fontsize=10)
+              title=text("dash_load", lang), title_fontsize=7)
+    ax.set_title(f"{text('dash_map', lang)} · {model.date - dt.timedelta(days=1):%Y-%m-%d}", fontsize=10)
     return fig

@@ -25,7 +25,7 @@ the community's rules (docs/policies.md says which conditions give which).
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
@@ -33,6 +33,9 @@ from pydantic import Field
 from .base import Params, Policy, register
 from .common import (CareYuan, check_names, fid, hospital_names, per_care, residents_of, set_layer,
                      township_centre_ids, township_index, township_names)
+
+if TYPE_CHECKING:
+    from ..community import MedicalCommunity       # Mesa: imported when a community is created
 
 MIN_HISTORY_DAYS = 90
 
