@@ -76,7 +76,7 @@ def facilities_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd
         tables["hospitals"] = hosp
         handles, labels = axes[0, 1].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False,
-                   bbox_to_anchor=(0.5, -0.01))
+                   bbox_to_anchor=(0.5, 0.0))
     else:
         axes[0, 1].axis("off")
         axes[1, 1].axis("off")
@@ -84,10 +84,11 @@ def facilities_figure(res: Results, lang: str) -> tuple[plt.Figure, dict[str, pd
     if np.nanmax(np.abs(pd.concat(waits).to_numpy(float)), initial=0.0) < WAIT_RESOLUTION:
         for ax in axes[1]:
             if ax.axison:
-                ax.text(0.5, 0.75, text("waits_negligible", lang), transform=ax.transAxes, ha="center", fontsize=8,
+                ax.set_ylim(0, WAIT_RESOLUTION * 5)
+                ax.text(0.5, 0.5, text("waits_negligible", lang), transform=ax.transAxes, ha="center", fontsize=8,
                         color="#555555")
     for ax in axes.flat:
-        if ax.axison:
+        if ax.axison and ax.get_ylim()[0] < 0:
             ax.set_ylim(bottom=0)
     fig.suptitle(text("facilities_title", lang, period=period))
     fig.tight_layout(rect=(0, 0.035 * (1 + len(scenarios) // 4), 1, 1))
