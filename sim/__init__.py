@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .config import ConfigError, CountyConfig, load_config
-
 if TYPE_CHECKING:
+    from .config import ConfigError, CountyConfig, load_config
     from .model import GradedCareModel
 
 __all__ = ["ConfigError", "CountyConfig", "GradedCareModel", "load_config", "run_experiment"]
@@ -13,10 +12,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """The model (and so Mesa) is imported when first used, so `gradsim --help` and `check` start fast."""
+    """The model (Mesa) and the config schema (pydantic) are imported when first used, so `gradsim --help`
+    and `check` start fast."""
     if name == "GradedCareModel":
         from .model import GradedCareModel
         return GradedCareModel
+    if name in ("ConfigError", "CountyConfig", "load_config"):     # pydantic and yaml: not for --help
+        from . import config
+        return getattr(config, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 

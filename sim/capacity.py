@@ -46,7 +46,8 @@ def draw_los(mean: np.ndarray, sd_log: float, max_days: int, z: np.ndarray) -> n
 class Beds:
     """Occupied beds per facility and a ring calendar of discharges."""
 
-    def __init__(self, n_facilities: int, max_los: int):
+    def __init__(self, n_facilities: int, max_los: int, compiled: bool = False):
+        self.compiled = compiled           # sim.kernels.admit (the same counts in one loop)
         self.horizon = max_los + 1
         self.occupied = np.zeros(n_facilities, dtype=np.int64)
         self.calendar = np.zeros((self.horizon, n_facilities), dtype=np.int64)
@@ -60,5 +61,9 @@ class Beds:
         return out
 
     def admit(self, facility: np.ndarray, los: np.ndarray, day: int) -> None:
+        if self.compiled:
+            from .kernels import admit
+            admit(self.occupied, self.calendar, facility, los, day)
+            return
         np.add.at(self.occupied, facility, 1)
         np.add.at(self.calendar, ((day + los) % self.horizon, facility), 1)

@@ -71,6 +71,7 @@ class ChoiceTables:
         self.alt_in_county = m.tier_in_county[tier]
         self.alt_hours = np.broadcast_to(hours, (V, 1, 1, S, K))[:, 0, 0]          # (V, S, K)
         self.hassle = np.array([m.config.referral.filing_hassle[c] for c in CARE_TYPES])
+        self._no_person = np.zeros(1, dtype=bool)
 
     def hours_to(self, alt: np.ndarray) -> np.ndarray:
         """(V, K) travel hours from each village to its alternatives."""
@@ -78,8 +79,34 @@ class ChoiceTables:
 
     def utilities(self, b: "Batch") -> tuple[np.ndarray, ...]:
         """Alternatives (E, K), their tiers, the allowed mask, systematic utilities and the probability
-        of filing at each alternative (0 where there is nothing to decide). Gathers use ndarray.take
-        (several times faster than fancy indexing for row gathers)."""
+        of filing at each alternative (0 where there is nothing to decide): the compiled kernel, or
+        the numpy reference path when the model's engine is "numpy"."""
+        if self.model.engine == "numpy":
+            return self.utilities_numpy(b)
+        return self.utilities_fast(b)
+
+    def utilities_fast(self, b: "Batch") -> tuple[np.ndarray, ...]:
+        """sim.kernels.utilities on this batch: the same numbers as utilities_numpy, in one loop."""
+        from .kernels import utilities
+        m = self.model
+        pop, p = m.population, m.choice_params
+        none2 = np.zeros((1, 2))
+        return utilities(
+            b.person, b.care, b.severity, b.program, b.ref_capability, b.filed, b.excluded, b.referred_up,
+            b.referred_down, b.emergency, pop.village, pop.scheme, pop.income_band, pop.age_band, pop.fund_ytd,
+            pop.trust, pop.contracted,
+            none2 if pop.extra_hassle is None else pop.extra_hassle, pop.extra_hassle is not None,
+            self._no_person if pop.in_county_referral is None else pop.in_county_referral,
+            pop.in_county_referral is not None,
+            m.county.choice_set, self.alt_tier, self.alt_safe, self.alt_primary, self.alt_in_county,
+            self.alt_capability, self.row_allowed, self.row_serves, self.row_cost, self.row_fund_nocap,
+            self.penalised, self.row_static_u, m.benefits.annual_cap, p.income_factor, p.beta, p.group,
+            self.hassle, m.expected_wait + m.facilities.fixed_wait, p.wait, p.trust, np.float32(p.trust_reference),
+            p.contract_primary, p.referral_follow, len(PROGRAMS), SEVERITY_LEVELS, self.n_schemes, self.n_bands)
+
+    def utilities_numpy(self, b: "Batch") -> tuple[np.ndarray, ...]:
+        """The numpy reference path. Gathers use ndarray.take (several times faster than fancy
+        indexing for row gathers)."""
         m = self.model
         pop, p = m.population, m.choice_params
         S, P = SEVERITY_LEVELS, len(PROGRAMS)

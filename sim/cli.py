@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import MAX_MESSAGE_LINES, ConfigError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2        # a mistake in a file or an option: fix the input and run again
@@ -58,16 +57,36 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
     r.add_argument("--no-uncertainty", dest="uncertainty", action="store_const", const=False, default=None,
                    help="keep uncertain parameters at their central values (no prediction intervals)")
-    r.add_argument("--plot", action="store_true", help="also write figures/ and report.md (as `gradsim plot`)")
+    r.add_argument("--plot", action="store_true", help="also write figures/ and the report (as `gradsim plot`)")
+    r.add_argument("--lang", choices=("en", "zh"), default="en", help="language of figures and report with --plot")
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    pl = sub.add_parser("plot", help="write figures/ and report.md for a results folder")
+    pl = sub.add_parser("plot", help="write figures/, report.md and report.html for a results folder (docs/figures.md)")
     pl.add_argument("folder", help="a results folder, e.g. results/baseline/20260101T000000Z")
+    _figure_options(pl)
+    pl.add_argument("--target", help="grid sweeps: draw the contour of a target, e.g. in_county_admission_rate=0.9")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("check", help="check a county config or an experiment without running it")
+    cp = sub.add_parser("compare", help="two results folders of the same county side by side, with differences")
+    cp.add_argument("folder_a", help="results folder A")
+    cp.add_argument("folder_b", help="results folder B (differences are B - A)")
+    cp.add_argument("--out", help="folder for compare.csv, compare.md and figures (default: B/compare_with_<A>)")
+    _figure_options(cp)
+    cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    v = sub.add_parser("check", aliases=["validate"],
+                       help="check a county config or an experiment without running it (validate: same)")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")
     a.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    d = sub.add_parser("dashboard", help="an interactive dashboard in the browser (needs: pip install .[dashboard])")
+    d.add_argument("source", nargs="?", default="configs/seed_county.yaml", metavar="CONFIG_OR_EXPERIMENT",
+                   help="a county config or an experiment (default: configs/seed_county.yaml)")
+    d.add_argument("--port", type=int, default=8765, help="port of the local server (default: 8765)")
+    d.add_argument("--scale", type=float, default=0.1,
+                   help="fraction of the population simulated (default: 0.1; counts are scaled back up)")
+    d.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the labels (default: en)")
+    d.add_argument("--save-dir", default=".", help="folder `Save as experiment` writes to (default: here)")
+    d.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     v.add_argument("file")
     v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     from .calibration.command import add_parser as add_calibrate
@@ -82,6 +101,21 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--force", action="store_true", help="overwrite existing files")
     n.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
+
+
+def _figure_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of figures and report (zh: Chinese)")
+    p.add_argument("--format", default="png", help="figure formats, comma-separated: png, svg (default: png)")
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    from .config import ConfigError
+    from .figures.style import FORMATS
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(f"--format {value}: allowed are {', '.join(FORMATS)} (comma-separated)", None, "--format")
+    return formats
 
 
 def _is_experiment(path: str) -> bool:
@@ -144,6 +178,7 @@ def _writable_folder(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .experiment import plan_run, run_experiment
     from .resources import check_cost, cores
     from .results import RunsFailed
@@ -198,18 +233,33 @@ def cmd_run(args: argparse.Namespace) -> int:
               "run them again with --resume", file=sys.stderr)
         return EXIT_RUNS_FAILED
     if args.plot:
-        cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet))
+        cmd_plot(argparse.Namespace(folder=result.path, quiet=args.quiet, lang=args.lang))
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .plots import plot_results
+    from .config import ConfigError
+    from .figures.sweeps import parse_target
+    from .report import plot_results
     from .results import check_results_folder
     folder = Path(args.folder)
+    formats = _formats(getattr(args, "format", "png"))
+    try:
+        target = parse_target(getattr(args, "target", None))
+    except ValueError as exc:
+        raise ConfigError(str(exc), None, "--target") from None
     check_results_folder(folder)
-    written = plot_results(folder)
+    written = plot_results(folder, getattr(args, "lang", "en"), formats, target)
     if not getattr(args, "quiet", False):
-        print("Figures and report: " + ", ".join(str(p) for p in written))
+        print(f"{len(written) - 2} figure file(s) in {folder / 'figures'}; report: {folder / 'report.html'} "
+              f"and {folder / 'report.md'}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    written = compare(args.folder_a, args.folder_b, args.out, args.lang, _formats(args.format))
+    print(f"Comparison: {written[-1]} ({len(written)} files in {written[-1].parent})")
     return 0
 
 
@@ -222,6 +272,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(ranking(table, design, [k for k, *_ in MAIN_INDICATORS], args.period))
     print(f"\n{len(table):,} indices written to {folder / 'sensitivity.csv'}"
           + (f" and the response table to {folder / 'response.csv'}" if design == "grid" else ""))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .config import ConfigError
+    try:
+        from .dashboard.app import serve
+    except ImportError as exc:
+        raise ConfigError(f"the dashboard needs its extra packages ({exc.name} is missing): "
+                          "pip install -e \".[dashboard]\" (make install does this)") from None
+    if not 0 < args.scale <= 1:
+        raise ConfigError(f"--scale must be in (0, 1], got {args.scale}", None, "--scale")
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}", None, "--port")
+    serve(args.source, port=args.port, scale=args.scale, lang=args.lang, save_dir=args.save_dir,
+          open_browser=not args.no_browser)
     return 0
 
 
@@ -296,6 +362,7 @@ def _cell(mean: float, low: float, high: float, n: int, percent: bool, signed: b
 
 def screen(message: str) -> str:
     """At most a screenful: MAX_MESSAGE_LINES lines of at most 300 characters."""
+    from .config import MAX_MESSAGE_LINES
     lines = [x if len(x) <= 300 else x[:300] + " ..." for x in message.splitlines()]
     if len(lines) > MAX_MESSAGE_LINES:
         lines = lines[:MAX_MESSAGE_LINES] + [f"  ... and {len(lines) - MAX_MESSAGE_LINES} more lines"]
@@ -320,8 +387,8 @@ def environment_message(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; map each kind of failure to its exit code (the EXIT_* constants above)."""
     args = _parser().parse_args(argv)
+    from .config import ConfigError
     from .resources import NotEnoughMemory
-    from .results import record_failure
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -337,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "calibrate":
             from .calibration.command import cmd_calibrate
             return cmd_calibrate(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "dashboard":
+            return cmd_dashboard(args)
         return cmd_check(args)
     except ConfigError as exc:
         if args.debug:
@@ -351,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if args.debug:
             raise
+        from .results import record_failure
         message = environment_message(exc)
         folder = record_failure(exc.filename, message)
         note = f" (the run folder {folder} says so in manifest.json)" if folder else ""

@@ -19,10 +19,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError
 
 from .config import (MAX_WARMUP_DAYS, ConfigError, CountyConfig, SafeName, Strict, config_from_tree, deep_merge,
@@ -31,6 +30,8 @@ from .policies import build_policies
 from .sweep import Sweep, SweepSpec, apply_values, build_sweep, check_sweep
 from .uncertainty import at_end, ranges_of, resolve_run, split_policies
 
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_REPLICATIONS = 10000
 
@@ -280,6 +281,19 @@ def _check_range_ends(tree: dict, policies: list[dict], origin: dict[str, str], 
 
 
 # ---------------------------------------------------------------- running one replicate
+def run_inputs(task: dict) -> tuple[CountyConfig, list, dict]:
+    """The config, policies and drawn parameters of one run (sweep values applied, ranges resolved):
+    what `run_one` and the dashboard build a GradedCareModel from."""
+    tree, member = task["tree"], {}
+    if task.get("ensemble") and task.get("uncertainty", True):
+        k = ensemble_member(task["seed"], len(task["ensemble"]))
+        tree, member = apply_values(tree, [], task["ensemble"][k])[0], {"parameter_ensemble.row": k + 1}
+    tree, policies = apply_values(tree, task["policies"], task.get("values") or {})
+    tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
+    cfg = config_from_tree(tree, {}, task.get("config_file"))
+    return cfg, build_policies(policy_specs, cfg, task.get("experiment_file")), {**member, **parameters}
+
+
 def run_one(task: dict) -> dict:
     """Run one (scenario, sample, replicate) and write its tables into the run folder; returns its status."""
     from .model import GradedCareModel
@@ -288,15 +302,7 @@ def run_one(task: dict) -> dict:
     from .results import RUN_TABLES, atomic_write_parquet
 
     started = time.time()
-    tree, member = task["tree"], {}
-    if task.get("ensemble") and task.get("uncertainty", True):
-        k = ensemble_member(task["seed"], len(task["ensemble"]))
-        tree, member = apply_values(tree, [], task["ensemble"][k])[0], {"parameter_ensemble.row": k + 1}
-    tree, policies = apply_values(tree, task["policies"], task.get("values") or {})
-    tree, policy_specs, parameters = resolve_run(tree, policies, task["seed"], task.get("uncertainty", True))
-    parameters = {**member, **parameters}
-    cfg = config_from_tree(tree, {}, task.get("config_file"))
-    policies = build_policies(policy_specs, cfg, task.get("experiment_file"))
+    cfg, policies, parameters = run_inputs(task)
     model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies, patient_agents=False)
     try:
         model.run()
@@ -330,8 +336,9 @@ def run_safely(task: dict) -> dict:
                 "traceback": traceback.format_exc(limit=-6)[-4000:]}
 
 
-def _first(meta: dict, df: pd.DataFrame) -> pd.DataFrame:
+def _first(meta: dict, df: "pd.DataFrame") -> "pd.DataFrame":
     """The run's identifying columns first, then the table's own."""
+    import pandas as pd
     return pd.concat([pd.DataFrame({k: [v] * len(df) for k, v in meta.items()}), df.reset_index(drop=True)], axis=1)
 
 
@@ -363,7 +370,8 @@ class ExperimentResult:
     manifest: dict = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)      # run ids that raised (their errors: manifest runs.<id>)
 
-    def timeseries(self) -> pd.DataFrame:
+    def timeseries(self) -> "pd.DataFrame":
+        import pandas as pd
         return pd.read_parquet(self.path / "timeseries.parquet")
 
 

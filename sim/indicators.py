@@ -61,18 +61,37 @@ def period_slices(model: "GradedCareModel") -> dict[str, np.ndarray]:
 
 def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
     """One row per period, one column per contract indicator."""
+    names = contract_indicator_names(model.tier_names, bed_tiers(model))
+    rows = {}
+    for period, days in period_slices(model).items():
+        row = indicators_over(model, days)
+        rows[period] = [row[n] for n in names]
+    df = pd.DataFrame.from_dict(rows, orient="index", columns=names)
+    df.index.name = "period"
+    for community in model.communities:
+        if community.budget_per_capita is not None:        # its capitation has started
+            df = df.join(community_indicators(community, list(df.index)))
+    return df
+
+
+def bed_tiers(model: "GradedCareModel") -> list[str]:
+    """Tiers whose facilities all have finite beds, some of them (occupancy means something there)."""
+    fac_tier = model.facilities.tier
+    return [t for i, t in enumerate(model.tier_names)
+            if np.isfinite(model.bed_capacity[fac_tier == i]).all() and model.facilities.beds[fac_tier == i].sum() > 0]
+
+
+def indicators_over(model: "GradedCareModel", days: np.ndarray) -> dict[str, float]:
+    """Every contract indicator over the given simulated days (a period's, or the dashboard's week)."""
     tiers = model.tier_names
     fac_tier = model.facilities.tier
     n_t = len(tiers)
-    bed_tiers = [t for i, t in enumerate(tiers)
-                 if np.isfinite(model.bed_capacity[fac_tier == i]).all() and model.facilities.beds[fac_tier == i].sum() > 0]
-    names = contract_indicator_names(tiers, bed_tiers)
+    with_beds = bed_tiers(model)
     inflate = 1.0 / model.scale
     in_county = model.tier_in_county
     oop_tier = np.array([t.out_of_province for t in model.config.tiers])
     primary = model.tier_primary
     n_pop = len(model.population)
-    rows = {}
     dates = model.dates
 
     def by_tier(arr: np.ndarray) -> np.ndarray:
@@ -81,59 +100,52 @@ def compute_indicators(model: "GradedCareModel") -> pd.DataFrame:
         np.add.at(out, fac_tier, arr.sum(axis=0))
         return out
 
-    for period, days in period_slices(model).items():
-        years = _year_fraction([dates[i] for i in days])
-        r = {k: by_tier(v[days]) for k, v in model.records.items() if k not in ("bed_days", "nonresident_served")}
-        outsiders = by_tier(model.records["nonresident_served"][days])[in_county].sum(axis=0) / years
-        served = r["served"]
-        visits, adm = served[:, 0], served[:, 1]
-        row = {}
-        for i, t in enumerate(tiers):
-            row[f"outpatient_share_{t}"] = _ratio(visits[i], visits.sum())
-            row[f"inpatient_share_{t}"] = _ratio(adm[i], adm.sum())
-        row["primary_care_share"] = _ratio(visits[primary].sum(), visits.sum())
-        row["in_county_visit_rate"] = _ratio(visits[in_county].sum(), visits.sum())
-        row["in_county_admission_rate"] = _ratio(adm[in_county].sum(), adm.sum())
-        row["out_of_county_admission_rate"] = _ratio(adm[~in_county].sum(), adm.sum())
-        row["out_of_province_rate"] = _ratio(served[oop_tier].sum(), served.sum())
-        row["out_of_province_admission_rate"] = _ratio(adm[oop_tier].sum(), adm.sum())
-        row["out_of_province_outpatient_rate"] = _ratio(visits[oop_tier].sum(), visits.sum())
-        fund, oop, cost = r["fund"].sum(axis=1), r["oop"].sum(axis=1), r["cost"].sum(axis=1)
-        row["effective_reimbursement_ratio"] = _ratio(fund.sum(), cost.sum())
-        row["in_county_fund_share"] = _ratio(fund[in_county].sum(), fund.sum())
-        row["oop_per_capita"] = oop.sum() / FEN / n_pop / years
-        row["fund_spending_per_capita"] = fund.sum() / FEN / n_pop / years
-        row["spending_per_capita"] = cost.sum() / FEN / n_pop / years
-        in_horizon = {str(dates[i].year) for i in days}
-        cat = [v for y, v in model.catastrophic.items() if str(y) in in_horizon]
-        row["catastrophic_spending_share"] = float(np.mean(cat)) if cat else float("nan")
-        occupied = model.records["bed_days"][days][:, :, 1]
-        for t in bed_tiers:
-            i = tiers.index(t)
-            row[f"bed_occupancy_{t}"] = _ratio(occupied[:, fac_tier == i].sum(), model.beds_open[days][:, fac_tier == i].sum())
-            row[f"mean_los_days_{t}"] = _ratio(r["los_days"][i, 1], adm[i])
-        for i, t in enumerate(tiers):
-            row[f"mean_wait_days_{t}"] = _ratio(r["wait_days"][i].sum(), served[i].sum())
-        daily = {k: v[days].sum() for k, v in model.daily.items() if k != "pending"}
-        row["displaced_episodes"] = daily["displaced"] * inflate / years
-        row["unmet_episodes"] = daily["unmet"] * inflate / years
-        row["referrals_up"] = r["referred_up_at"].sum() * inflate / years
-        row["referrals_down"] = daily["followups"] * inflate / years
-        row["in_county_outpatient_visits"] = visits[in_county].sum() * inflate / years
-        row["in_county_admissions"] = adm[in_county].sum() * inflate / years
-        row["outpatient_visits"] = visits.sum() * inflate / years
-        row["admissions"] = adm.sum() * inflate / years
-        row["hospitalization_rate"] = adm.sum() * inflate / years / (n_pop * inflate)
-        row["nonresident_visits_in_county"], row["nonresident_admissions_in_county"] = outsiders
-        row["visits_delivered_in_county"] = row["in_county_outpatient_visits"] + outsiders[0]
-        row["admissions_delivered_in_county"] = row["in_county_admissions"] + outsiders[1]
-        rows[period] = [row[n] for n in names]
-    df = pd.DataFrame.from_dict(rows, orient="index", columns=names)
-    df.index.name = "period"
-    for community in model.communities:
-        if community.budget_per_capita is not None:        # its capitation has started
-            df = df.join(community_indicators(community, list(df.index)))
-    return df
+    years = _year_fraction([dates[i] for i in days])
+    r = {k: by_tier(v[days]) for k, v in model.records.items() if k not in ("bed_days", "nonresident_served")}
+    outsiders = by_tier(model.records["nonresident_served"][days])[in_county].sum(axis=0) / years
+    served = r["served"]
+    visits, adm = served[:, 0], served[:, 1]
+    row = {}
+    for i, t in enumerate(tiers):
+        row[f"outpatient_share_{t}"] = _ratio(visits[i], visits.sum())
+        row[f"inpatient_share_{t}"] = _ratio(adm[i], adm.sum())
+    row["primary_care_share"] = _ratio(visits[primary].sum(), visits.sum())
+    row["in_county_visit_rate"] = _ratio(visits[in_county].sum(), visits.sum())
+    row["in_county_admission_rate"] = _ratio(adm[in_county].sum(), adm.sum())
+    row["out_of_county_admission_rate"] = _ratio(adm[~in_county].sum(), adm.sum())
+    row["out_of_province_rate"] = _ratio(served[oop_tier].sum(), served.sum())
+    row["out_of_province_admission_rate"] = _ratio(adm[oop_tier].sum(), adm.sum())
+    row["out_of_province_outpatient_rate"] = _ratio(visits[oop_tier].sum(), visits.sum())
+    fund, oop, cost = r["fund"].sum(axis=1), r["oop"].sum(axis=1), r["cost"].sum(axis=1)
+    row["effective_reimbursement_ratio"] = _ratio(fund.sum(), cost.sum())
+    row["in_county_fund_share"] = _ratio(fund[in_county].sum(), fund.sum())
+    row["oop_per_capita"] = oop.sum() / FEN / n_pop / years
+    row["fund_spending_per_capita"] = fund.sum() / FEN / n_pop / years
+    row["spending_per_capita"] = cost.sum() / FEN / n_pop / years
+    in_horizon = {str(dates[i].year) for i in days}
+    cat = [v for y, v in model.catastrophic.items() if str(y) in in_horizon]
+    row["catastrophic_spending_share"] = float(np.mean(cat)) if cat else float("nan")
+    occupied = model.records["bed_days"][days][:, :, 1]
+    for t in with_beds:
+        i = tiers.index(t)
+        row[f"bed_occupancy_{t}"] = _ratio(occupied[:, fac_tier == i].sum(), model.beds_open[days][:, fac_tier == i].sum())
+        row[f"mean_los_days_{t}"] = _ratio(r["los_days"][i, 1], adm[i])
+    for i, t in enumerate(tiers):
+        row[f"mean_wait_days_{t}"] = _ratio(r["wait_days"][i].sum(), served[i].sum())
+    daily = {k: v[days].sum() for k, v in model.daily.items() if k != "pending"}
+    row["displaced_episodes"] = daily["displaced"] * inflate / years
+    row["unmet_episodes"] = daily["unmet"] * inflate / years
+    row["referrals_up"] = r["referred_up_at"].sum() * inflate / years
+    row["referrals_down"] = daily["followups"] * inflate / years
+    row["in_county_outpatient_visits"] = visits[in_county].sum() * inflate / years
+    row["in_county_admissions"] = adm[in_county].sum() * inflate / years
+    row["outpatient_visits"] = visits.sum() * inflate / years
+    row["admissions"] = adm.sum() * inflate / years
+    row["hospitalization_rate"] = adm.sum() * inflate / years / (n_pop * inflate)
+    row["nonresident_visits_in_county"], row["nonresident_admissions_in_county"] = outsiders
+    row["visits_delivered_in_county"] = row["in_county_outpatient_visits"] + outsiders[0]
+    row["admissions_delivered_in_county"] = row["in_county_admissions"] + outsiders[1]
+    return row
 
 
 COMMUNITY_MEASURES = ("budget", "spending_in_county", "spending_outside", "surplus")

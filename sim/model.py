@@ -18,6 +18,8 @@ Daily order (ARCHITECTURE.md §1; tested in tests/test_engine.py):
 from __future__ import annotations
 
 import datetime as dt
+import os
+import warnings
 import zlib
 from dataclasses import dataclass, fields
 
@@ -38,6 +40,7 @@ from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_F
                       IllnessModel, thin_by_risk)
 from .population import Population, create_patient_agents, synthesize
 
+ENGINES = ("fast", "numpy")
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
            "prevention", "policy", "background")
 
@@ -142,7 +145,7 @@ PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # ho
 
 def _normal(u: np.ndarray) -> np.ndarray:
     """Standard normal numbers from an episode's uniform ones (kept off the 0 and 1 edges)."""
-    return ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
+    return ndtri(np.minimum(np.maximum(u, 1e-12), 1.0 - 1e-12))
 
 
 def whole_beds(raw: np.ndarray) -> np.ndarray:
@@ -168,13 +171,25 @@ class GradedCareModel(mesa.Model):
     Patient Mesa agents (one per resident, views on the columns) may exist. They are built the first
     time something reads `agents`, `agents_by_type` or `agent_types` (a DataCollector, the
     dashboard, a notebook), never by the daily step, so batch runs do not pay for them.
+    engine: "fast" (compiled loops, sim.kernels) or "numpy" (the reference path, for tests); both give
+    the same numbers (docs/performance.md). Default: the GRADSIM_ENGINE environment variable, else "fast".
     """
 
     def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
-                 policies: list | None = None, patient_agents: bool = True) -> None:
+                 policies: list | None = None, patient_agents: bool = True, engine: str | None = None) -> None:
         super().__init__(rng=int(seed))
         if not 0 < scale <= 1:
             raise ValueError("scale must be in (0, 1]")
+        engine = engine or os.environ.get("GRADSIM_ENGINE") or "fast"
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        if engine == "fast":
+            try:
+                from . import kernels  # noqa: F401
+            except ImportError as exc:      # no numba for this platform: the same numbers, computed by numpy
+                warnings.warn(f"numba is not available ({exc}); using the numpy engine", RuntimeWarning, stacklevel=2)
+                engine = "numpy"
+        self.engine = engine
         self.config = config
         self.seed = int(seed)
         self.scale = float(scale)
@@ -203,7 +218,7 @@ class GradedCareModel(mesa.Model):
         self.choice_params = choice_rules.choice_params(config)
         self.referral_down = np.array([config.referral.down_probability.get(t, 0.0) for t in self.tier_names])
         self.tier_hospital = self.tier_in_county & ~self.tier_primary     # referring from here = referring out
-        self.beds = Beds(len(self.facilities), config.care.max_los_days)
+        self.beds = Beds(len(self.facilities), config.care.max_los_days, compiled=engine == "fast")
         self.background = BackgroundLoad(len(self.facilities), self.scale, config.care.los_sd_log,
                                          config.care.max_los_days, self.facilities.nonresident)
         self.expected_wait = np.zeros(len(self.facilities))
@@ -364,7 +379,9 @@ class GradedCareModel(mesa.Model):
         for _ in range(self.config.choice.max_tries_per_day):
             if len(batch) == 0:
                 break
-            batch = self._one_round(batch, d, slots, beds_free)
+            batch = (self._one_round(batch, d, slots, beds_free)
+                     if self.engine == "numpy" or self.admission_screen is not None
+                     else self._one_round_fast(batch, d, slots, beds_free))
         if self._background_demand is not None:
             self._background_share(np.zeros(0, dtype=np.int64), np.concatenate([slots, beds_free]), slots, beds_free, d)
         self._end_of_day(batch, d)
@@ -434,8 +451,7 @@ class GradedCareModel(mesa.Model):
         alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
         attempt = b.attempt.copy()
         b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
-        pick = choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier),
-                                 self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
+        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
         first_emergency = (attempt == 0) & b.emergency
         if first_emergency.any():                # the nearest capable facility first (ODD §3.3.3)
             idx = np.flatnonzero(first_emergency)
@@ -513,6 +529,86 @@ class GradedCareModel(mesa.Model):
                 self.daily["continuations"][d, 0] += n
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
+    def _one_round_fast(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
+        """_one_round with the episodes addressed by index instead of copied batches, and the arrival
+        stage compiled (sim.kernels.arrive); the same draws in the same order, so the same numbers."""
+        from .kernels import arrive
+        fac, cfg = self.facilities, self.config
+        alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
+        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
+        first_emergency = (attempt == 0) & b.emergency
+        if first_emergency.any():
+            idx = np.flatnonzero(first_emergency)
+            pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
+        go = np.flatnonzero(pick >= 0)
+        left_over = [] if go.size == len(b) else [b.take(np.flatnonzero(pick < 0))]
+        n_later = int(np.count_nonzero(attempt.take(go) >= ATTEMPTS))
+        rng = self.streams["referral"]
+        filing_later = rng.random(n_later) if n_later else np.zeros(0)
+        door_later = rng.random(n_later) if n_later else np.zeros(0)
+        f, tier, capability, shortfall, ref_draw, door = arrive(
+            go, pick, alt, p_file, attempt, b.rn, filing_later, door_later, b.care, b.program, b.severity, b.filed,
+            fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR)
+        care = b.care.take(go).astype(np.int64)
+        self._tally("arrivals", f, care)
+        pos = pick.take(go)
+        if door.any():
+            i = np.flatnonzero(door)
+            self._tally("referred_up_at", f[i], 1)
+            self._trust(b.person.take(go[i]), tier[i], cfg.trust.referred_up)
+            up = b.take(go[i])
+            up.ref_capability = capability[i].astype(float)
+            up.ref_tier = tier[i].astype(np.int8)
+            up.referred_up[:] = True
+            up.filed[:] = True
+            left_over.append(up)
+            i = np.flatnonzero(~door)
+            go, f, pos, care, tier, ref_draw, shortfall, capability = (
+                go[i], f[i], pos[i], care[i], tier[i], ref_draw[i], shortfall[i], capability[i])
+
+        capacity = np.concatenate([slots, beds_free])
+        key = f + care * len(fac)
+        if self._background_demand is not None:
+            capacity = self._background_share(key, capacity, slots, beds_free, d)
+        waited = d - b.onset.take(go)
+        served = ration(key, capacity, b.severity.take(go), waited, b.rn[go, RN_ORDER])
+
+        rej = np.flatnonzero(~served)
+        if rej.size:
+            self._tally("rejected", f[rej], care[rej])
+            self._trust(b.person.take(go[rej]), tier[rej], cfg.trust.rejected)
+            again = b.take(go[rej])
+            first = ~again.displaced
+            np.add.at(self.daily["displaced"][d], again.care[first], 1)
+            again.displaced[:] = True
+            again.excluded |= np.left_shift(1, pos[rej]).astype(np.int64)
+            left_over.append(again)
+        s = np.flatnonzero(served)
+        if s.size:
+            self._serve_fast(b, go[s], f[s], care[s], tier[s], waited[s], d, slots, beds_free)
+            out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
+            if out_ref.size:
+                self._tally("referred_up_at", f[out_ref], 0)
+                self._trust(b.person.take(go[out_ref]), tier[out_ref], cfg.trust.referred_up)
+                e = go[out_ref]
+                n = out_ref.size
+                left_over.append(Batch.new(b.person.take(e), b.care.take(e), b.severity.take(e), b.program.take(e), d,
+                                           np.ones(n, dtype=bool), self._with_child_block(b.rn[e, N_RN:]),
+                                           referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
+                                           ref_tier=tier[out_ref]))
+                self.daily["continuations"][d, 0] += n
+        return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
+
+    def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """The logit draw (sim.choice); the fast engine fuses it except for numpy's exp (bit-identical)."""
+        if self.engine == "numpy" or self.choice_params.nested:
+            return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
+        from . import kernels
+        x = kernels.shifted_utilities(u, allowed)
+        return kernels.draw(np.exp(x, out=x), uniform)
+
     def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
         """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
         away under budget pressure: like a displacement, they choose again elsewhere."""
@@ -545,6 +641,48 @@ class GradedCareModel(mesa.Model):
         """A derived episode's numbers: the block its parent kept for it, and a new child block."""
         return np.hstack([own, self.streams["rechoice"].random((own.shape[0], N_RN))])
 
+    def _serve_fast(self, b: Batch, e: np.ndarray, f: np.ndarray, care: np.ndarray, tier: np.ndarray,
+                    waited: np.ndarray, d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
+        """_serve for rows `e` of the round's batch, billing and books in one compiled pass (sim.kernels.bill)."""
+        from .kernels import bill
+        pop, cfg, t = self.population, self.config, self.benefits
+        person = b.person.take(e)
+        self._tally("served", f, care)
+        after = b.displaced.take(e)
+        self._tally("served_after_displacement", f[after], care[after])
+        self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
+        sd = self.cost_sd[tier]
+        noise = np.exp(sd * _normal(b.rn[e, RN_COST]) - 0.5 * sd ** 2)
+        year = self.date.year - self.record_years[0]
+        cost, fund, oop = bill(e, f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed,
+                               noise, self.mean_cost_fen, pop.scheme, t.deductible, t.ratio, t.covered,
+                               t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
+                               d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+                               self.tier_hospital)
+        self._tally("fund", f, care, fund)
+        self._tally("oop", f, care, oop)
+        self._tally("cost", f, care, cost)
+        for community in self.communities:
+            community.charge(d, person, fund, self.tier_in_county[tier])
+
+        inp = np.flatnonzero(care == 1)
+        if inp.size:
+            ei = e[inp]
+            los = draw_los(self.mean_los[f[inp], b.program.take(ei), b.severity.take(ei).astype(np.int64) - 1],
+                           cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[ei, RN_LOS]))
+            self.beds.admit(f[inp], los, d)
+            self._tally("los_days", f[inp], 1, los)
+            p_down = self.referral_down[tier[inp]]
+            if pop.extra_down is not None:
+                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[person[inp]])
+            down = b.rn[ei, RN_DOWN] < p_down
+            if down.any():
+                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
+                self.followup_person = np.concatenate([self.followup_person, person[inp][down]])
+                self.followup_rn = np.concatenate([self.followup_rn, b.rn[ei[down], N_RN:]])
+        signal = cfg.trust.served + cfg.trust.per_wait_day * waited
+        self._trust(person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
+
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
         pop, cfg = self.population, self.config
@@ -553,24 +691,40 @@ class GradedCareModel(mesa.Model):
         self._tally("served_after_displacement", f[after], care[after])
         self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
         out = care == 0
-        n_f = slots.size
-        slots -= np.bincount(f[out], minlength=n_f)
-        beds_free -= np.bincount(f[~out], minlength=n_f)
+        if self.engine == "numpy":
+            n_f = slots.size
+            slots -= np.bincount(f[out], minlength=n_f)
+            beds_free -= np.bincount(f[~out], minlength=n_f)
+            if d >= self.warmup_days:
+                self._record_flows(b, care, tier)
+        else:
+            from .kernels import serve_books
+            year = self.date.year - self.record_years[0]
+            serve_books(f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed, slots,
+                        beds_free, d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+                        self.tier_hospital)
 
         sev = b.severity.astype(np.int64) - 1
-        mean = self.mean_cost_fen[f, care, b.program, sev]
         sd = self.cost_sd[tier]
         noise = np.exp(sd * _normal(b.rn[:, RN_COST]) - 0.5 * sd ** 2)
-        cost = np.maximum(1, np.rint(mean * noise)).astype(np.int64)
+        if self.engine == "numpy":
+            cost = np.maximum(1, np.rint(self.mean_cost_fen[f, care, b.program, sev] * noise)).astype(np.int64)
+        else:
+            from .kernels import costs
+            cost = costs(self.mean_cost_fen, f, care, b.program, b.severity, noise)
         scheme = pop.scheme[b.person].astype(np.int64)
-        fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
-        np.add.at(pop.fund_ytd, (b.person, care), fund)
-        np.add.at(pop.oop_ytd, b.person, oop)
+        if self.engine == "numpy":
+            fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
+            np.add.at(pop.fund_ytd, (b.person, care), fund)
+            np.add.at(pop.oop_ytd, b.person, oop)
+        else:
+            from .kernels import settle
+            t = self.benefits
+            fund, oop = settle(t.deductible, t.ratio, t.covered, t.unfiled_penalty, t.annual_cap, scheme, care, tier,
+                               b.filed, cost, b.person, pop.fund_ytd, pop.oop_ytd)
         self._tally("fund", f, care, fund)
         self._tally("oop", f, care, oop)
         self._tally("cost", f, care, cost)
-        if d >= self.warmup_days:
-            self._record_flows(b, care, tier)
         for community in self.communities:
             community.charge(d, b.person, fund, self.tier_in_county[tier])
 
@@ -610,6 +764,12 @@ class GradedCareModel(mesa.Model):
         if person.size == 0:
             return
         lr = np.float32(self.config.trust.learning_rate)
+        if self.engine != "numpy":
+            from .kernels import learn_trust
+            signal = (np.full(person.size, signal, dtype=np.float32) if np.ndim(signal) == 0
+                      else np.asarray(signal, dtype=np.float32))
+            learn_trust(self.population.trust, person, np.asarray(tier, dtype=np.int64), signal, lr)
+            return
         flat = self.population.trust.reshape(-1)
         idx = person * self.population.trust.shape[1] + tier
         old = flat.take(idx)
@@ -648,7 +808,11 @@ class GradedCareModel(mesa.Model):
 
     @property
     def dates(self) -> list[dt.date]:
-        return [self.start_date + dt.timedelta(days=i) for i in range(self.n_days)]
+        """Every simulated date, warm-up included (built once: results tables index it day by day)."""
+        cached = getattr(self, "_dates", None)
+        if cached is None or len(cached) != self.n_days or cached[0] != self.start_date:
+            cached = self._dates = [self.start_date + dt.timedelta(days=i) for i in range(self.n_days)]
+        return cached
 
     def indicators(self) -> pd.DataFrame:
         """Contract indicators per period ("2022", ..., "all") as a DataFrame (period x indicator)."""

@@ -11,6 +11,8 @@ results/<experiment>/<UTC timestamp>/
   villages.parquet       per run x period x village of residence x tier x care type: episodes served
   outflow.parquet        per run x period x destination outside the county x care x severity x path x filed
   outflow.csv            the same as means over replicates per scenario: where outflow goes and how
+  outflow_change.csv     paired change from the baseline per destination x care x severity x path,
+                         with both intervals (sim/decomposition.py); only with several scenarios
   samples.parquet        with a sweep: sample id -> design and the value of each swept parameter
   runs/                  the tables of each finished run (what --resume looks at)
   .lock                  held by the process running the folder (a second run of it is refused)
@@ -34,9 +36,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .config import ConfigError
+from .decomposition import outflow_change
 
 if TYPE_CHECKING:
     from .experiment import ExperimentResult, Plan
@@ -230,7 +232,8 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "uncertainty": {"enabled": plan.uncertainty, "parameters": plan.ranges,
                         **({"parameter_ensemble": {"file": plan.spec.parameter_ensemble, "sets": len(plan.ensemble)}}
                            if plan.ensemble else {})},
-        "scenarios": {s.name: {"policies": s.policies, "config": s.config.model_dump(mode="json")}
+        "scenarios": {s.name: {"description": next((x.description for x in plan.spec.scenarios if x.name == s.name), ""),
+                               "policies": s.policies, "config": s.config.model_dump(mode="json")}
                       for s in plan.scenarios},
         "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
                      "pandas": pd.__version__, "python": sys.version.split()[0], "platform": platform.platform()},
@@ -299,6 +302,7 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95, pred
     (replicates drew their own uncertain parameters); NaN when false or with fewer than
     MIN_PREDICTION_REPLICATES replicates.
     """
+    from scipy import stats          # 0.5-2 s to import: only when a summary is made
     keys = ["scenario", "sample", "period", "indicator"]
     g = indicators.groupby(keys, sort=False, observed=True)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
@@ -385,8 +389,12 @@ def finish(folder: Path, plan: "Plan", manifest: dict) -> "ExperimentResult":
         combine_runs([runs_dir / f"{i}.{name}.parquet" for i in complete], folder / f"{name}.parquet")
     ind = pd.read_parquet(folder / "indicators.parquet")
     summary = summarize(ind, plan.baseline, prediction=plan.uncertainty)
-    outflow = summarize_outflow(pd.read_parquet(folder / "outflow.parquet"))
+    runs_outflow = pd.read_parquet(folder / "outflow.parquet")
+    outflow = summarize_outflow(runs_outflow)
     _atomic(folder / "outflow.csv", lambda tmp: outflow.to_csv(tmp, index=False, float_format="%.6g"))
+    if len(plan.scenarios) > 1:
+        change = outflow_change(runs_outflow, plan.baseline, prediction=plan.uncertainty)
+        _atomic(folder / "outflow_change.csv", lambda tmp: change.to_csv(tmp, index=False, float_format="%.6g"))
     _atomic(folder / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, float_format="%.6g"))
     manifest["status"] = "incomplete" if failed else "complete"
     manifest["finished_at"] = _now()

@@ -14,7 +14,6 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
-from scipy import stats
 
 from .config import ConfigError, set_dotted
 
@@ -47,6 +46,7 @@ class Range:
 
     def ppf(self, u: float) -> Number:
         """The value at cumulative probability u (the same u gives the same quantile in any scenario)."""
+        from scipy import stats
         width = self.high - self.low
         if self.distribution == "triangular":
             dist = stats.triang(c=(self.value - self.low) / width, loc=self.low, scale=width)

@@ -96,7 +96,7 @@ def test_plot_writes_figures_and_report(tmp_path, capsys):
     from sim.cli import main
     res = run_experiment(_exp(), out=tmp_path, workers=1)
     assert main(["plot", str(res.path)]) == 0
-    for f in ("figures/changes_from_baseline.png", "figures/monthly_shares.png", "report.md"):
+    for f in ("figures/changes_where.png", "figures/monthly_indicators.png", "report.md", "report.html"):
         assert (res.path / f).stat().st_size > 1000
     report = (res.path / "report.md").read_text()
     assert "Δ richer" in report and "out-of-province admission rate" in report

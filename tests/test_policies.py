@@ -203,6 +203,18 @@ def test_family_doctor_contracting_reaches_its_target_only_where_asked(cfg):
     assert np.array_equal(pop.in_county_referral, pop.contracted & inside)
 
 
+def test_new_contracts_only_route_the_referrals_the_policy_signs(cfg):
+    params = {"targets": {"65+": {"chronic": 0.95, "other": 0.9}}, "ramp_days": 0}
+    every = model(cfg, [spec("family_doctor_contracting", params)], scale=0.2)
+    new = model(cfg, [spec("family_doctor_contracting", {**params, "referral_contracts": "new"})], scale=0.2)
+    before = new.population.contracted.copy()
+    every.step()
+    new.step()
+    assert before.any() and np.array_equal(every.population.contracted, new.population.contracted)
+    assert np.array_equal(every.population.in_county_referral, every.population.contracted)
+    assert np.array_equal(new.population.in_county_referral, new.population.contracted & ~before)
+
+
 def test_referral_within_county_removes_the_follow_bonus_outside(cfg):
     m = model(cfg)
     from sim.model import Batch
@@ -425,7 +437,8 @@ def test_shipped_experiment_runs_at_small_scale(name, tmp_path):
     for s in raw["scenarios"][1:]:
         if s["name"].startswith("lever_"):
             assert all(p["policy"] == s["name"][len("lever_"):] for p in s["policies"]) or name == "reimbursement_gap"
-    raw["horizon"] = {"start": "2022-12-01", "end": "2023-01-31", "warmup_days": 5}
+    # capitation bases its budget on the 90 days or more before its start
+    raw["horizon"] = {"start": "2022-10-01", "end": "2023-01-31", "warmup_days": 5}
     res = run_experiment(raw, out=tmp_path, workers=1, scale=0.02, replications=1, base_dir=source.parent)
     got = set(res.summary["scenario"])
     assert got == set(names)
@@ -437,8 +450,10 @@ def test_flagship_has_baseline_reform_and_each_lever_alone():
     raw = yaml.safe_load((ROOT / "experiments" / "medical_community_reform.yaml").read_text(encoding="utf-8"))
     scen = {s["name"]: s for s in raw["scenarios"]}
     reform = {p["policy"] for p in scen["reform"]["policies"]}
-    assert {"send_down_physicians", "train_up", "chronic_capitation", "family_doctor_contracting",
-            "mobile_doctor_stations"} <= reform
+    assert {"send_down_physicians", "train_up", "capitation", "family_doctor_contracting",
+            "mobile_doctor_stations", "county_hospital_capability", "emergency_network"} <= reform
+    specialties = next(p for p in scen["reform"]["policies"] if p["policy"] == "county_hospital_capability")
+    assert (specialties["params"]["provincial_specialties"], specialties["params"]["municipal_specialties"]) == (9, 5)
     assert set(scen) == {"baseline", "reform"} | {f"lever_{p}" for p in reform}
     assert all(p["start"] == dt.date(2023, 1, 1) for p in scen["reform"]["policies"])
     moves = next(p for p in scen["reform"]["policies"] if p["policy"] == "send_down_physicians")["params"]["moves"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:                   # pandas and the spec (pydantic): not for `gradsim --help`
+    import pandas as pd
 
-from .spec import Calibration, load_calibration
+    from .spec import Calibration, load_calibration
 
 __all__ = ["CalibrationResult", "calibrate", "load_calibration"]
 
@@ -77,3 +79,11 @@ def _bar(total: int, enabled: bool):
         bar.set_postfix_str(f"best {best[0]:.4g}", refresh=False)
         bar.update(1)
     return bar, update
+
+
+def __getattr__(name: str):
+    """load_calibration and Calibration are imported on first use (sim.calibration.spec)."""
+    if name in ("Calibration", "load_calibration"):
+        from . import spec
+        return getattr(spec, name)
+    raise AttributeError(f"module 'sim.calibration' has no attribute {name!r}")

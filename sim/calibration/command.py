@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import ConfigError
-
 
 def add_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="fit free config values to targets; best fit, ensemble, overlay, report")
@@ -25,6 +23,7 @@ def add_parser(sub) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..resources import cores
+    from ..config import ConfigError
     from . import calibrate, load_calibration
     from .objective import measure_key, residuals
 

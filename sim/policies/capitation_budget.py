@@ -25,15 +25,17 @@ the community's rules (docs/policies.md says which conditions give which).
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
 
-from ..community import MedicalCommunity
 from .base import Params, Policy, register
 from .common import (CareYuan, check_names, fid, hospital_names, per_care, residents_of, set_layer,
                      township_centre_ids, township_index, township_names)
+
+if TYPE_CHECKING:
+    from ..community import MedicalCommunity       # Mesa: imported when a community is created
 
 MIN_HISTORY_DAYS = 90
 
@@ -84,13 +86,14 @@ class Capitation(Policy):
         """The community keeps books from the first day, so the year before the start is on them."""
         self._community(model)
 
-    def _community(self, model) -> MedicalCommunity:
+    def _community(self, model) -> "MedicalCommunity":
         st = self.state(model)
         if st.get("community") is None:
             p, pop = self.params, model.population
             covered = residents_of(model, township_index(model, p.townships))
             if p.scope == "chronic":
                 covered = covered & pop.chronic
+            from ..community import MedicalCommunity
             st["community"] = MedicalCommunity(model, self.label, covered)
             model.communities.append(st["community"])
         return st["community"]

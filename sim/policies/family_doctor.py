@@ -13,7 +13,9 @@ Mechanism (docs/policies.md):
   given, replaces its value while the policy runs.
 - easier referral (`referral_within_county`): a contracted resident referred up is referred by the
   family doctor within the medical community: the referral-follow bonus points at in-county
-  facilities only (the lead county hospital's green channel), not at out-of-province care.
+  facilities only (the lead county hospital's green channel), not at out-of-province care;
+  `referral_contracts: new` limits this to the contracts the policy signs (new contracts apart from
+  the rule change for existing ones).
 - revert: contracts signed under the policy lapse; the bonus and the referral routing end.
 """
 from __future__ import annotations
@@ -39,6 +41,9 @@ class ContractingParams(Params):
     primary_wtp: dict[Literal["outpatient", "inpatient"], Annotated[float, Field(ge=0.0)]] | None = Field(
         None, description="yuan: replaces choice.wtp.contract_primary (per care type given) while active")
     referral_within_county: bool = Field(True, description="contracted residents' referrals stay in the county")
+    referral_contracts: Literal["all", "new"] = Field(
+        "all", description="whose referrals are routed: every contracted resident (a rule change for contracts "
+                           "signed before the start too) or only the contracts this policy signs")
 
 
 @register
@@ -94,7 +99,10 @@ class FamilyDoctorContracting(Policy):
             st["next"] = end
             force_layer = True
         if force_layer and self.params.referral_within_county:
-            set_layer(model, "in_county_referral", self, model.population.contracted & st["scope"])
+            routed = model.population.contracted & st["scope"]
+            if self.params.referral_contracts == "new":
+                routed &= ~st["original"]
+            set_layer(model, "in_county_referral", self, routed)
 
     def daily(self, model):
         self._sign(model)

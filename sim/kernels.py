@@ -1,0 +1,307 @@
+"""Compiled (numba) loops of the daily step: the same arithmetic as the numpy reference path, fused.
+
+The day's fixed cost was hundreds of small numpy calls on a few thousand episodes; here each is one
+loop over episodes x alternatives. Every operation mirrors the reference path's order and dtypes
+(float32 trust, integer fen), so results are bit-identical; tests/test_engine_paths.py checks it.
+The logit weights and the cost and stay draws keep numpy's `exp` (between kernels), whose SIMD
+version differs from the C library's in the last bit; the filing logistic uses the C library's, as
+scipy's `expit` in the reference path does.
+Compiled code is cached on disk (cache=True), so worker processes load it instead of compiling.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def utilities(person, care, sev, program, ref_capability, filed, excluded, referred_up, referred_down, emergency,
+              village, scheme, income_band, age_band, fund_ytd, trust, contracted,
+              extra_hassle, has_extra_hassle, in_county_referral, has_in_county_referral,
+              choice_set, alt_tier, alt_safe, alt_primary, alt_in_county, alt_capability,
+              row_allowed, row_serves, row_cost, row_fund_nocap, penalised, row_static_u,
+              annual_cap, income_factor, beta_table, group, hassle_care, wait_fac,
+              w_wait, w_trust, trust_reference, w_contract, w_follow,
+              n_programs, n_severity, n_schemes, n_bands):
+    """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities);
+    utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there)."""
+    E = person.size
+    K = choice_set.shape[1]
+    alt = np.empty((E, K), dtype=choice_set.dtype)
+    tier = np.empty((E, K), dtype=alt_tier.dtype)
+    allowed = np.empty((E, K), dtype=np.bool_)
+    u = np.empty((E, K))
+    p_file = np.empty((E, K))
+    for e in range(E):
+        i = person[e]
+        v = np.int64(village[i])
+        c = np.int64(care[e])
+        s = np.int64(sev[e])
+        g = np.int64(program[e])
+        vcp = (v * 2 + c) * n_programs + g
+        row = vcp * n_severity + s - 1
+        sch = np.int64(scheme[i])
+        cap_left = annual_cap[sch, c] - fund_ytd[i, c]
+        if cap_left < 0:
+            cap_left = 0
+        weight = income_factor[income_band[i]] / 100
+        beta = beta_table[c, group[s - 1]]
+        hassle = hassle_care[c]
+        if has_extra_hassle:
+            hassle = hassle + (0.0 if emergency[e] else extra_hassle[i, c])
+        base = (row * n_schemes + sch) * 2
+        cap_row = v * n_programs + g
+        serve_row = v * n_bands + np.int64(age_band[i])
+        pen_row = v * n_schemes + sch
+        is_filed = filed[e]
+        ex = np.int64(excluded[e])
+        wt, tt, tc, tf = w_wait[c], w_trust[c], w_contract[c], w_follow[c]
+        icr = has_in_county_referral and in_county_referral[i]
+        for k in range(K):
+            alt[e, k] = choice_set[v, k]
+            t = alt_tier[v, k]
+            tier[e, k] = t
+            meets = alt_capability[cap_row, k] > ref_capability[e]
+            ok = row_allowed[vcp, k] and row_serves[serve_row, k] and meets
+            if ex != 0 and ((ex >> k) & 1) != 0:
+                ok = False
+            allowed[e, k] = ok
+            if not ok:                  # never read where not allowed (draw, nearest, P(file) at the pick)
+                u[e, k] = 0.0
+                p_file[e, k] = 0.0
+                continue
+            cost = row_cost[row, k]
+            f0 = row_fund_nocap[base, k]
+            f1 = row_fund_nocap[base + 1, k]
+            oop_unfiled = (cost - (f0 if f0 < cap_left else cap_left)) * weight
+            oop_filed = (cost - (f1 if f1 < cap_left else cap_left)) * weight
+            settled = oop_filed if is_filed else oop_unfiled
+            if penalised[pen_row, k] and not is_filed:
+                p = 1.0 / (1.0 + math.exp(-(beta * ((settled - oop_filed) - hassle))))
+                cost_yuan = p * (oop_filed + hassle) + (1.0 - p) * settled
+            else:
+                p = 0.0
+                cost_yuan = settled
+            p_file[e, k] = p
+            primary = alt_primary[v, k]
+            if referred_down[e]:
+                follows = primary
+            else:
+                follows = meets and referred_up[e]
+            if icr:
+                follows = follows and alt_in_county[v, k]
+            tr = trust[i, t] - trust_reference
+            cp = 1.0 if (contracted[i] and primary) else 0.0
+            fo = 1.0 if follows else 0.0
+            yuan = -cost_yuan - wt * wait_fac[alt_safe[v, k]] + tt * np.float64(tr) + tc * cp + tf * fo
+            u[e, k] = row_static_u[row, k] + beta * yuan
+    return alt, tier, allowed, u, p_file
+
+
+@njit(cache=True, nogil=True)
+def shifted_utilities(u, allowed):
+    """u minus its row maximum over allowed alternatives, -inf elsewhere (sim.choice._mnl_weights before exp)."""
+    E, K = u.shape
+    x = np.empty((E, K))
+    for e in range(E):
+        top = -np.inf
+        for k in range(K):
+            if allowed[e, k] and u[e, k] > top:
+                top = u[e, k]
+        if not np.isfinite(top):
+            top = 0.0
+        for k in range(K):
+            x[e, k] = u[e, k] - top if allowed[e, k] else -np.inf
+    return x
+
+
+@njit(cache=True, nogil=True)
+def draw(weights, uniform):
+    """Index of the chosen alternative per row by inverting cumulative weights; -1 if none (sim.choice.draw)."""
+    E, K = weights.shape
+    pick = np.empty(E, dtype=np.int64)
+    cum = np.empty(K)
+    for e in range(E):
+        total = 0.0
+        for k in range(K):
+            total += weights[e, k]
+            cum[k] = total
+        if total <= 0:
+            pick[e] = -1
+            continue
+        target = min(uniform[e] * total, total * (1.0 - 1e-12))
+        n = 0
+        for k in range(K):
+            if cum[k] <= target:
+                n += 1
+        pick[e] = n
+    return pick
+
+
+@njit(cache=True, nogil=True)
+def settle(deductible, ratio, covered, penalty, annual_cap, scheme, care, tier, filed, cost, person, fund_ytd,
+           oop_ytd):
+    """Fund and out-of-pocket fen of served episodes in batch order, charged to the year-to-date
+    accounts as they go (sim.insurance.settle followed by the caller's account update)."""
+    n = cost.size
+    fund = np.empty(n, dtype=np.int64)
+    oop = np.empty(n, dtype=np.int64)
+    for e in range(n):
+        s, c, t, i = np.int64(scheme[e]), np.int64(care[e]), np.int64(tier[e]), person[e]
+        r = ratio[s, c, t] - (0.0 if filed[e] else penalty[s, t])
+        r = min(max(r, 0.0), 1.0)
+        eligible = np.int64(math.floor(cost[e] * covered[s, c, t])) - deductible[s, c, t]
+        if eligible < 0:
+            eligible = 0
+        f = np.int64(math.floor(eligible * r))
+        remaining = annual_cap[s, c] - fund_ytd[i, c]
+        if remaining < 0:
+            remaining = 0
+        f = min(max(f, 0), remaining)
+        fund[e] = f
+        oop[e] = cost[e] - f
+        fund_ytd[i, c] += f
+        oop_ytd[i] += cost[e] - f
+    return fund, oop
+
+
+@njit(cache=True, nogil=True)
+def learn_trust(trust, person, tier, signal, rate):
+    """Move trust towards the signal (float32, as sim.model._trust: all old values read before any write)."""
+    n = person.size
+    new = np.empty(n, dtype=np.float32)
+    for e in range(n):
+        old = trust[person[e], tier[e]]
+        new[e] = old + rate * (signal[e] - old)
+    for e in range(n):
+        trust[person[e], tier[e]] = new[e]
+
+
+@njit(cache=True, nogil=True)
+def serve_books(f, care, tier, person, program, severity, ref_tier, referred_down, filed, slots, beds_free,
+                record, village, village_served, flows, tier_hospital):
+    """Served episodes take their slot or bed, and (after the warm-up) count in the flow tables by
+    village x tier x care and tier x care x programme x severity x path x filed (sim.model._record_flows)."""
+    for e in range(f.size):
+        c = care[e]
+        if c == 0:
+            slots[f[e]] -= 1.0
+        else:
+            beds_free[f[e]] -= 1.0
+        if record:
+            t = tier[e]
+            village_served[village[person[e]], t, c] += 1
+            r = ref_tier[e]
+            if referred_down[e]:
+                path = 3
+            elif r < 0:
+                path = 0
+            elif tier_hospital[r]:
+                path = 2
+            else:
+                path = 1
+            flows[t, c, program[e], severity[e] - 1, path, 1 if filed[e] else 0] += 1
+
+
+@njit(cache=True, nogil=True)
+def admit(occupied, calendar, facility, los, day):
+    """Beds taken today and their discharge days in the ring calendar (sim.capacity.Beds.admit)."""
+    horizon = calendar.shape[0]
+    for e in range(facility.size):
+        occupied[facility[e]] += 1
+        calendar[(day + los[e]) % horizon, facility[e]] += 1
+
+
+@njit(cache=True, nogil=True)
+def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, program, severity, filed,
+           fac_tier, capability_p, up_slope, n_attempts, col_filing, col_door):
+    """Episodes that chose (`go`) arrive: facility, filing decision (updates `filed`), tier, capability,
+    the referral-up draw and whether an admission is referred up at the door (sim.model._one_round)."""
+    n = go.size
+    f = np.empty(n, dtype=np.int64)
+    tier = np.empty(n, dtype=np.int64)
+    capability = np.empty(n)
+    shortfall = np.empty(n)
+    ref_draw = np.empty(n)
+    door = np.empty(n, dtype=np.bool_)
+    j = 0
+    for i in range(n):
+        e = go[i]
+        a = attempt[e]
+        fi = alt[e, pick[e]]
+        f[i] = fi
+        if a < n_attempts:
+            uf = rn[e, col_filing + 3 * a]
+            ud = rn[e, col_door + 3 * a]
+        else:
+            uf = filing_later[j]
+            ud = door_later[j]
+            j += 1
+        if uf < p_file[e, pick[e]]:
+            filed[e] = True
+        t = fac_tier[fi]
+        tier[i] = t
+        cap = capability_p[fi, program[e]]
+        capability[i] = cap
+        s = max(0.0, severity[e] - cap) * up_slope
+        shortfall[i] = s
+        ref_draw[i] = ud
+        door[i] = care[e] == 1 and ud < s
+    return f, tier, capability, shortfall, ref_draw, door
+
+
+@njit(cache=True, nogil=True)
+def costs(mean_cost_fen, f, care, program, severity, noise):
+    """Fen billed per served episode: the mean for its facility, care, programme and severity times its
+    log-normal noise, rounded, at least 1 (sim.model._serve)."""
+    n = f.size
+    cost = np.empty(n, dtype=np.int64)
+    for e in range(n):
+        c = np.rint(mean_cost_fen[f[e], care[e], program[e], severity[e] - 1] * noise[e])
+        cost[e] = np.int64(max(1.0, c))
+    return cost
+
+
+@njit(cache=True, nogil=True)
+def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, filed, noise, mean_cost_fen,
+         scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd, oop_ytd, slots, beds_free, record,
+         village, village_served, flows, tier_hospital):
+    """Served episodes (rows `e` of the round's batch): cost, settlement and accounts (costs, settle),
+    slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen."""
+    n = e.size
+    cost = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        k = e[i]
+        cost[i] = np.int64(max(1.0, np.rint(mean_cost_fen[f[i], care[i], program[k], severity[k] - 1] * noise[i])))
+    sch = np.empty(n, dtype=np.int64)
+    who = np.empty(n, dtype=np.int64)
+    fl = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        who[i] = person[e[i]]
+        sch[i] = scheme[who[i]]
+        fl[i] = filed[e[i]]
+    fund, oop = settle(deductible, ratio, covered, penalty, annual_cap, sch, care, tier, fl, cost, who, fund_ytd,
+                       oop_ytd)
+    for i in range(n):
+        k = e[i]
+        c = care[i]
+        if c == 0:
+            slots[f[i]] -= 1.0
+        else:
+            beds_free[f[i]] -= 1.0
+        if record:
+            t = tier[i]
+            village_served[village[who[i]], t, c] += 1
+            r = ref_tier[k]
+            if referred_down[k]:
+                path = 3
+            elif r < 0:
+                path = 0
+            elif tier_hospital[r]:
+                path = 2
+            else:
+                path = 1
+            flows[t, c, program[k], severity[k] - 1, path, 1 if filed[k] else 0] += 1
+    return cost, fund, oop
