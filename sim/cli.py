@@ -71,8 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", help="folder for compare.csv, compare.md and figures (default: B/compare_with_<A>)")
     _figure_options(cp)
     cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    v = sub.add_parser("check", aliases=["validate"],
-                       help="check a county config or an experiment without running it (validate: same)")
+    v = sub.add_parser("check", help="check a county config or an experiment without running it")
     a = sub.add_parser("analyze", help="sensitivity of a finished sweep: sensitivity.csv and a ranking")
     a.add_argument("folder", help="a results folder of an experiment with a sweep")
     a.add_argument("--period", default="all", help="period of the printed ranking (default: all)")

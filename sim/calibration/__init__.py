@@ -18,15 +18,21 @@ __all__ = ["CalibrationResult", "calibrate", "load_calibration"]
 @dataclass
 class CalibrationResult:
     folder: Path
-    best: "object"
-    ensemble: pd.DataFrame
+    best: Any
+    ensemble: "pd.DataFrame"
     evaluations: list
     stopped: str
     paths: dict[str, Path]
     reused: int
 
 
-def calibrate(cal: Calibration, out: str | Path = "results/calibration", workers: int = 1,
+def load_calibration(source, scale: float | None = None, replications: int | None = None) -> "Calibration":
+    """Read and validate a calibration file (sim.calibration.spec.load_calibration)."""
+    from .spec import load_calibration as load
+    return load(source, scale, replications)
+
+
+def calibrate(cal: "Calibration", out: str | Path = "results/calibration", workers: int = 1,
               scheduler: str | None = None, progress: bool = False, max_evaluations: int | None = None,
               max_minutes: float | None = None) -> CalibrationResult:
     """Search, then evaluate a design around the best fit, then write the overlay, ensemble and report.

@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from ..config import ConfigError
     from ..resources import cores
     from ..config import ConfigError
     from . import calibrate, load_calibration

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import ConfigError
 
 SEED = "configs/seed_county.yaml"
 SEED_CALIBRATION = "experiments/calibrate_seed_county.yaml"
@@ -28,6 +27,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from ..config import ConfigError
     from ..config import load_config
     from ..resources import cores
     from ..results import atomic_write_text
