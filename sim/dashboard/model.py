@@ -107,8 +107,7 @@ class DashboardModel(GradedCareModel):
         for _ in range(self.warmup_days):
             self.step()
         self.steps = 0                     # Mesa's counter: days since the horizon began
-        if hasattr(self, "time"):
-            self.time = 0.0
+        # Mesa's `time` is left as it is: from Mesa 3.5 it drives the event schedule of `step`
 
     @property
     def days_shown(self) -> int:
