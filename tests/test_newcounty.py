@@ -11,7 +11,7 @@ from sim.calibration import load_calibration
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLE = ROOT / "examples" / "example_other_county_yearbook.yaml"
+TABLE = ROOT / "configs" / "example_other_county_yearbook.yaml"
 
 
 def _new(tmp_path: Path, table: Path = TABLE) -> tuple[int, Path, Path]:
