@@ -185,24 +185,30 @@ def serve_books(f, care, tier, person, program, severity, ref_tier, referred_dow
     """Served episodes take their slot or bed, and (after the warm-up) count in the flow tables by
     village x tier x care and tier x care x programme x severity x path x filed (sim.model._record_flows)."""
     for e in range(f.size):
-        c = care[e]
-        if c == 0:
-            slots[f[e]] -= 1.0
+        _book(f[e], care[e], tier[e], village[person[e]], program[e], severity[e], ref_tier[e], referred_down[e],
+              filed[e], slots, beds_free, record, village_served, flows, tier_hospital)
+
+
+@njit(cache=True, nogil=True)
+def _book(fac, c, t, v, program, severity, r, down, filed, slots, beds_free, record, village_served, flows,
+          tier_hospital):
+    """One served episode takes its slot or bed and, when recording, counts in the flow tables; the
+    path is 0 self-referred, 1 referred up, 2 referred out by a county hospital, 3 referred down."""
+    if c == 0:
+        slots[fac] -= 1.0
+    else:
+        beds_free[fac] -= 1.0
+    if record:
+        village_served[v, t, c] += 1
+        if down:
+            path = 3
+        elif r < 0:
+            path = 0
+        elif tier_hospital[r]:
+            path = 2
         else:
-            beds_free[f[e]] -= 1.0
-        if record:
-            t = tier[e]
-            village_served[village[person[e]], t, c] += 1
-            r = ref_tier[e]
-            if referred_down[e]:
-                path = 3
-            elif r < 0:
-                path = 0
-            elif tier_hospital[r]:
-                path = 2
-            else:
-                path = 1
-            flows[t, c, program[e], severity[e] - 1, path, 1 if filed[e] else 0] += 1
+            path = 1
+        flows[t, c, program, severity - 1, path, 1 if filed else 0] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -286,22 +292,6 @@ def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, f
                        oop_ytd)
     for i in range(n):
         k = e[i]
-        c = care[i]
-        if c == 0:
-            slots[f[i]] -= 1.0
-        else:
-            beds_free[f[i]] -= 1.0
-        if record:
-            t = tier[i]
-            village_served[village[who[i]], t, c] += 1
-            r = ref_tier[k]
-            if referred_down[k]:
-                path = 3
-            elif r < 0:
-                path = 0
-            elif tier_hospital[r]:
-                path = 2
-            else:
-                path = 1
-            flows[t, c, program[k], severity[k] - 1, path, 1 if filed[k] else 0] += 1
+        _book(f[i], care[i], tier[i], village[who[i]], program[k], severity[k], ref_tier[k], referred_down[k],
+              filed[k], slots, beds_free, record, village_served, flows, tier_hospital)
     return cost, fund, oop

@@ -476,14 +476,7 @@ class GradedCareModel(mesa.Model):
         door = (care == 1) & (ref_draw < shortfall)
         if door.any():
             idx = np.flatnonzero(door)
-            self._tally("referred_up_at", f[idx], 1)
-            self._trust(b.person[idx], tier[idx], cfg.trust.referred_up)
-            up = b.take(idx)
-            up.ref_capability = capability[idx].astype(float)
-            up.ref_tier = tier[idx].astype(np.int8)
-            up.referred_up[:] = True
-            up.filed[:] = True
-            left_over.append(up)
+            left_over.append(self._refer_up_at_door(b.take(idx), f[idx], tier[idx], capability[idx]))
             rest = np.flatnonzero(~door)
             b, f, pos, care, tier, ref_draw, shortfall, capability = (
                 b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest],
@@ -556,14 +549,7 @@ class GradedCareModel(mesa.Model):
         pos = pick.take(go)
         if door.any():
             i = np.flatnonzero(door)
-            self._tally("referred_up_at", f[i], 1)
-            self._trust(b.person.take(go[i]), tier[i], cfg.trust.referred_up)
-            up = b.take(go[i])
-            up.ref_capability = capability[i].astype(float)
-            up.ref_tier = tier[i].astype(np.int8)
-            up.referred_up[:] = True
-            up.filed[:] = True
-            left_over.append(up)
+            left_over.append(self._refer_up_at_door(b.take(go[i]), f[i], tier[i], capability[i]))
             i = np.flatnonzero(~door)
             go, f, pos, care, tier, ref_draw, shortfall, capability = (
                 go[i], f[i], pos[i], care[i], tier[i], ref_draw[i], shortfall[i], capability[i])
@@ -758,6 +744,18 @@ class GradedCareModel(mesa.Model):
         cell = np.ravel_multi_index((tier, care, b.program.astype(np.int64), b.severity.astype(np.int64) - 1, path,
                                      b.filed.astype(np.int64)), shape)
         self.flows[year] += np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)
+
+    def _refer_up_at_door(self, up: "Batch", facility: np.ndarray, tier: np.ndarray,
+                          capability: np.ndarray) -> "Batch":
+        """Episodes a facility cannot treat, referred up at its door: counted, felt in trust, and sent to
+        choose again as filed referrals that remember where they came from."""
+        self._tally("referred_up_at", facility, 1)
+        self._trust(up.person, tier, self.config.trust.referred_up)
+        up.ref_capability = capability.astype(float)
+        up.ref_tier = tier.astype(np.int8)
+        up.referred_up[:] = True
+        up.filed[:] = True
+        return up
 
     def _trust(self, person: np.ndarray, tier: np.ndarray, signal) -> None:
         """Move trust towards the experience signal (exponential smoothing)."""
