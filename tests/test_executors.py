@@ -120,10 +120,11 @@ def _wait_for_runs(folder_parent: Path, n: int, proc: subprocess.Popen, timeout:
 
 
 def test_ctrl_c_then_sigkill_leave_no_workers_and_resume_completes_exactly_the_missing_runs(tmp_path):
-    spec = _tiny(replications=3, horizon={"start": "2022-01-01", "end": "2022-03-31", "warmup_days": 0})
+    # enough runs that the sweep cannot finish between the second finished run and the signal (60 runs)
+    spec = _tiny(replications=3, horizon={"start": "2022-01-01", "end": "2022-06-30", "warmup_days": 0})
     exp = tmp_path / "tiny.yaml"
     exp.write_text(json.dumps(spec))
-    proc = _start_cli(tmp_path, exp, "--workers", "2", "--scale", "0.1", "--replications", "8")
+    proc = _start_cli(tmp_path, exp, "--workers", "2", "--scale", "0.1", "--replications", "30")
     folder = _wait_for_runs(tmp_path / "out" / "tiny", 2, proc)
     workers = _children(proc.pid)
     proc.send_signal(signal.SIGINT)                                 # Ctrl-C
@@ -144,15 +145,15 @@ def test_ctrl_c_then_sigkill_leave_no_workers_and_resume_completes_exactly_the_m
     runs = folder / "runs"
     kept = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.parquet")}
     done_before = {p.name.split(".")[0] for p in runs.glob("*.indicators.parquet")}
-    assert 4 <= len(done_before) < 16
+    assert 4 <= len(done_before) < 60
     assert main(["run", str(exp), "--out", str(tmp_path / "out"), "--resume", "--workers", "2", "--quiet"]) == 0
     m = read_manifest(folder)
-    assert m["status"] == "complete" and m["scale"] == 0.1 and m["replications"] == 8 and len(m["resumed_at"]) == 2
+    assert m["status"] == "complete" and m["scale"] == 0.1 and m["replications"] == 30 and len(m["resumed_at"]) == 2
     for name, stamp in kept.items():
         if name.split(".")[0] in done_before:
             assert (runs / name).stat().st_mtime_ns == stamp, name          # finished runs were not redone
-    assert len(list(runs.glob("*.indicators.parquet"))) == 16
-    clean = run_experiment(spec, out=tmp_path / "clean", workers=1, scale=0.1, replications=8)
+    assert len(list(runs.glob("*.indicators.parquet"))) == 60
+    clean = run_experiment(spec, out=tmp_path / "clean", workers=1, scale=0.1, replications=30)
     _same_files(folder, clean.path)
 
 
