@@ -103,9 +103,17 @@ def _children(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C reaches the child as it would from a terminal, even if a library used earlier in this test
+    process ignored or blocked SIGINT (both are inherited across exec)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_cli(tmp_path: Path, exp: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([PY, "-m", "sim", "run", str(exp), "--out", str(tmp_path / "out"), "--quiet", *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_in_a_terminal)
 
 
 def _wait_for_runs(folder_parent: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> Path:
