@@ -445,17 +445,24 @@ class GradedCareModel(mesa.Model):
         alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
         self.expected_wait += alpha * (observed - self.expected_wait)
 
-    def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
-        """One round of choice, filing, referral at the door, rationing and service; returns who is left."""
-        fac, cfg = self.facilities, self.config
+    def _choose(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The round's choice, shared by both engines: utilities, the logit pick (-1: nothing allowed)
+        and, on a first attempt, emergencies sent to the nearest capable facility (ODD §3.3.3).
+        Returns alternatives, filing probabilities, the attempt before this round and the pick."""
         alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
         attempt = b.attempt.copy()
         b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
         pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
         first_emergency = (attempt == 0) & b.emergency
-        if first_emergency.any():                # the nearest capable facility first (ODD §3.3.3)
+        if first_emergency.any():
             idx = np.flatnonzero(first_emergency)
             pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
+        return alt, p_file, attempt, pick
+
+    def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
+        """One round of choice, filing, referral at the door, rationing and service; returns who is left."""
+        fac, cfg = self.facilities, self.config
+        alt, p_file, attempt, pick = self._choose(b)
         stuck = pick < 0
         left_over = []
         if stuck.any():
@@ -527,14 +534,7 @@ class GradedCareModel(mesa.Model):
         stage compiled (sim.kernels.arrive); the same draws in the same order, so the same numbers."""
         from .kernels import arrive
         fac, cfg = self.facilities, self.config
-        alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
-        attempt = b.attempt.copy()
-        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
-        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
-        first_emergency = (attempt == 0) & b.emergency
-        if first_emergency.any():
-            idx = np.flatnonzero(first_emergency)
-            pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
+        alt, p_file, attempt, pick = self._choose(b)
         go = np.flatnonzero(pick >= 0)
         left_over = [] if go.size == len(b) else [b.take(np.flatnonzero(pick < 0))]
         n_later = int(np.count_nonzero(attempt.take(go) >= ATTEMPTS))
