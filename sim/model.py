@@ -501,14 +501,7 @@ class GradedCareModel(mesa.Model):
 
         rej = np.flatnonzero(~served)
         if rej.size:
-            self._tally("rejected", f[rej], care[rej])
-            self._trust(b.person[rej], tier[rej], cfg.trust.rejected)
-            again = b.take(rej)
-            first = ~again.displaced
-            np.add.at(self.daily["displaced"][d], again.care[first], 1)
-            again.displaced[:] = True
-            again.excluded |= np.left_shift(1, pos[rej]).astype(np.int64)
-            left_over.append(again)
+            left_over.append(self._displace(b.take(rej), f[rej], care[rej], tier[rej], pos[rej], d))
 
         s = np.flatnonzero(served)
         if s.size == served.size:
@@ -563,14 +556,7 @@ class GradedCareModel(mesa.Model):
 
         rej = np.flatnonzero(~served)
         if rej.size:
-            self._tally("rejected", f[rej], care[rej])
-            self._trust(b.person.take(go[rej]), tier[rej], cfg.trust.rejected)
-            again = b.take(go[rej])
-            first = ~again.displaced
-            np.add.at(self.daily["displaced"][d], again.care[first], 1)
-            again.displaced[:] = True
-            again.excluded |= np.left_shift(1, pos[rej]).astype(np.int64)
-            left_over.append(again)
+            left_over.append(self._displace(b.take(go[rej]), f[rej], care[rej], tier[rej], pos[rej], d))
         s = np.flatnonzero(served)
         if s.size:
             self._serve_fast(b, go[s], f[s], care[s], tier[s], waited[s], d, slots, beds_free)
@@ -744,6 +730,18 @@ class GradedCareModel(mesa.Model):
         cell = np.ravel_multi_index((tier, care, b.program.astype(np.int64), b.severity.astype(np.int64) - 1, path,
                                      b.filed.astype(np.int64)), shape)
         self.flows[year] += np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)
+
+    def _displace(self, again: "Batch", facility: np.ndarray, care: np.ndarray, tier: np.ndarray,
+                  pos: np.ndarray, d: int) -> "Batch":
+        """Episodes a full facility turned away: counted (once per episode as displaced), felt in trust,
+        and sent to choose again without that facility."""
+        self._tally("rejected", facility, care)
+        self._trust(again.person, tier, self.config.trust.rejected)
+        first = ~again.displaced
+        np.add.at(self.daily["displaced"][d], again.care[first], 1)
+        again.displaced[:] = True
+        again.excluded |= np.left_shift(1, pos).astype(np.int64)
+        return again
 
     def _refer_up_at_door(self, up: "Batch", facility: np.ndarray, tier: np.ndarray,
                           capability: np.ndarray) -> "Batch":
