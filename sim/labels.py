@@ -104,12 +104,12 @@ def check_lang(lang: str) -> str:
 
 def tier_label(tier: str, lang: str = "en") -> str:
     """Display name of a tier; an unknown tier keeps its key."""
-    return TIER_LABELS.get(tier, {}).get(check_lang(lang), tier)
+    return word(TIER_LABELS, tier, lang)
 
 
 def care_label(care: str, lang: str = "en") -> str:
     """'visits' / 'admissions' (门诊 / 住院) for a care type."""
-    return CARE_LABELS.get(care, {}).get(check_lang(lang), care)
+    return word(CARE_LABELS, care, lang)
 
 
 def indicator_unit(key: str) -> str:
@@ -136,7 +136,7 @@ def indicator_label(key: str, lang: str = "en") -> str:
 
 def unit_label(unit: str, lang: str = "en") -> str:
     """Display name of a unit."""
-    return UNIT_LABELS.get(unit, {}).get(check_lang(lang), unit)
+    return word(UNIT_LABELS, unit, lang)
 
 
 # Indicator groups of the change-from-baseline figures and the report (one figure per group).
