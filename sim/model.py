@@ -39,10 +39,11 @@ from .county import County, build_county
 from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER,
                       IllnessModel, thin_by_risk)
 from .population import Population, create_patient_agents, synthesize
+from .steady import simulated_warmup_days
 
 ENGINES = ("fast", "numpy")
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
-           "prevention", "policy", "background")
+           "prevention", "policy", "background", "steady")
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -226,9 +227,11 @@ class GradedCareModel(mesa.Model):
         self.refresh_facilities()
 
         h = config.horizon
-        self.start_date = h.start - dt.timedelta(days=h.warmup_days)
-        self.warmup_days = h.warmup_days
-        self.n_days = h.warmup_days + (h.end - h.start).days + 1
+        self.warmup_days = simulated_warmup_days(h)
+        self.steady_start = h.start_state == "steady"   # drawn on the first day (sim.steady), after policies
+        self._steady_pending = self.steady_start
+        self.start_date = h.start - dt.timedelta(days=self.warmup_days)
+        self.n_days = self.warmup_days + (h.end - h.start).days + 1
         self.day = 0
         self.date = self.start_date
         shape = (self.n_days, len(self.facilities), 2)
@@ -346,6 +349,10 @@ class GradedCareModel(mesa.Model):
                 self.active_policies.remove(policy)
         for policy in self.active_policies:
             policy.daily(self)
+        if self._steady_pending:
+            from .steady import fill
+            self._steady_pending = False
+            fill(self)
         if date.month == 1 and date.day == 1 and d > 0:
             self._close_year(date.year - 1)
 
@@ -443,6 +450,8 @@ class GradedCareModel(mesa.Model):
         seen = rec["served"][d].sum(axis=1) + rec["rejected"][d].sum(axis=1)
         observed = np.divide(waited, seen, out=np.zeros(len(seen)), where=seen > 0)
         alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
+        if self.steady_start and d < self.warmup_days:    # the few days after a steady fill: their mean
+            alpha = max(alpha, 1.0 / (d + 1))
         self.expected_wait += alpha * (observed - self.expected_wait)
 
     def _choose(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
