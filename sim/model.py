@@ -450,8 +450,6 @@ class GradedCareModel(mesa.Model):
         seen = rec["served"][d].sum(axis=1) + rec["rejected"][d].sum(axis=1)
         observed = np.divide(waited, seen, out=np.zeros(len(seen)), where=seen > 0)
         alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
-        if self.steady_start and d < self.warmup_days:    # the few days after a steady fill: their mean
-            alpha = max(alpha, 1.0 / (d + 1))
         self.expected_wait += alpha * (observed - self.expected_wait)
 
     def _choose(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
 from . import choice as choice_rules
@@ -65,9 +66,14 @@ def los_pmf(mean: np.ndarray, sd_log: float, max_days: int) -> np.ndarray:
     return np.concatenate([np.zeros(inner.shape[:-1] + (1,)), inner], axis=-1)
 
 
-def _survival(pmf: np.ndarray) -> np.ndarray:
-    """P(L > r) for r = 0..max_days - 1."""
-    return 1.0 - np.cumsum(pmf, axis=-1)[..., :-1]
+def seasonal_stays(pmf: np.ndarray, past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For stays with distribution `pmf` (n, M + 1) and admissions proportional to `past` (M,) k days before
+    the eve (k = 0..M-1): the beds occupied at the end of the eve per admission a day, sum_k past_k P(L > k),
+    and the weights of their remaining stays r = 0..M-1 (discharged on day r), sum_k past_k P(L = r + k + 1)."""
+    q = pmf[:, 1:]
+    m = q.shape[1]
+    weights = np.maximum(fftconvolve(q, past[::-1][None, :], mode="full", axes=1)[:, m - 1:2 * m - 1], 0.0)
+    return weights.sum(axis=1), weights
 
 
 def _pool(model, care: int, rng: np.random.Generator, date: dt.date):
@@ -151,11 +157,11 @@ def expected_flows(model, b, weight: np.ndarray, accept: np.ndarray):
     return arrivals, np.concatenate(adm_e), np.concatenate(adm_f), np.concatenate(adm_w)
 
 
-def _residuals(survival: np.ndarray, row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Remaining stays r with P(r) proportional to survival[row, r] (the equilibrium residual)."""
+def _residuals(weights: np.ndarray, row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Remaining stays r with P(r) proportional to weights[row, r] (see seasonal_stays)."""
     u = rng.random(row.size)
     out = np.zeros(row.size, dtype=np.int64)
-    cdf = np.cumsum(survival, axis=-1)
+    cdf = np.cumsum(weights, axis=-1)
     for r in np.unique(row):
         i = np.flatnonzero(row == r)
         out[i] = np.minimum(np.searchsorted(cdf[r], u[i] * cdf[r, -1], side="right"), cdf.shape[1] - 1)
@@ -174,7 +180,6 @@ def expected_state(model, rng: np.random.Generator) -> dict:
     cfg, fac, bg, beds = model.config, model.facilities, model.background, model.beds
     F = len(fac)
     eve = model.start_date - dt.timedelta(days=1)
-    season = model.illness.season_factor(eve)
     sd, max_los = cfg.care.los_sd_log, cfg.care.max_los_days
     pool_in, w_in = _pool(model, 1, rng, eve)
     pool_out, w_out = _pool(model, 0, rng, eve)
@@ -182,31 +187,37 @@ def expected_state(model, rng: np.random.Generator) -> dict:
     cap = model.bed_capacity
     limited = np.isfinite(cap)
     ratio = bg.ratio if bg.active else 0.0
+    fixed_wait = model.facilities.fixed_wait
+    past = np.array([model.illness.season_factor(eve - dt.timedelta(days=k)) for k in range(max_los)])
+    pmf_table = los_pmf(model.mean_los, sd, max_los).reshape(-1, max_los + 1)     # (F x P x S, max + 1)
+    mean_table = pmf_table @ np.arange(max_los + 1.0)
+    load_table, residual_table = seasonal_stays(pmf_table, past)
     accept = np.ones(F)
-    pmf_table = los_pmf(model.mean_los, sd, max_los)                     # (F, P, S, max + 1)
-    mean_table = (pmf_table * np.arange(max_los + 1)).sum(axis=-1)
+    model.expected_wait[:] = 0.0
     for _ in range(FIXED_POINT_ROUNDS):
         arr_in, e, f, demand = expected_flows(model, pool_in, w_in, accept)
         stay_key = (f * model.mean_los.shape[1] + pool_in.program[e]) * model.mean_los.shape[2] \
             + pool_in.severity[e].astype(np.int64) - 1
-        stay = mean_table.reshape(-1)[stay_key]
         admitted = demand * accept[f]                                  # carried; offered = demand
-        lam_sim = np.bincount(f, weights=admitted, minlength=F) * season
-        sim_stay = np.divide(np.bincount(f, weights=admitted * stay, minlength=F) * season, lam_sim,
+        lam_sim = np.bincount(f, weights=admitted, minlength=F)        # a day, season divided out
+        sim_stay = np.divide(np.bincount(f, weights=admitted * mean_table[stay_key], minlength=F), lam_sim,
                              out=model.mean_los[:, 0, 1].astype(float).copy(), where=lam_sim > 1e-12)
-        bg_pmf = los_pmf(np.maximum(sim_stay, 1.0), sd, max_los)         # background stays (sim.background.stays)
-        bg_stay = (bg_pmf * np.arange(max_los + 1)).sum(axis=1)
-        lam_bg = np.where(limited, ratio * arr_in[:, 1] * season + bg.nonresident_daily[:, 1] * season, 0.0)
-        rho_sim = np.bincount(f, weights=demand * stay, minlength=F) * season
-        rho = rho_sim + lam_bg * bg_stay                                # offered load (bed-days a day)
-        before, accept = accept, np.where(limited & (rho > 0),
-                                          np.minimum(1.0, np.where(limited, cap, 0.0) / np.maximum(rho, 1e-12)), 1.0)
-        if np.allclose(accept, before, rtol=0.0, atol=1e-3):
+        bg_pmf = los_pmf(np.maximum(sim_stay, 1.0), sd, max_los)       # background stays (sim.background.stays)
+        bg_load, bg_residual = seasonal_stays(bg_pmf, past)
+        lam_bg = np.where(limited, ratio * arr_in[:, 1] + bg.nonresident_daily[:, 1], 0.0)
+        rho_sim = np.bincount(f, weights=demand * load_table[stay_key], minlength=F)
+        rho = rho_sim + lam_bg * bg_load                               # offered: beds at the end of the eve
+        before = np.concatenate([accept, model.expected_wait])
+        accept = np.where(limited & (rho > 0),
+                          np.minimum(1.0, np.where(limited, cap, 0.0) / np.maximum(rho, 1e-12)), 1.0)
+        model.expected_wait[:] = -np.expm1(-arr_in[:, 1] * past[0]) * fixed_wait   # E[smoothed]: no arrivals, no wait
+        if np.allclose(np.concatenate([accept, model.expected_wait]), before, rtol=0.0, atol=1e-3):
             break
     arr_out, _, _, _ = expected_flows(model, pool_out, w_out, np.ones(F))
-    return dict(arrivals=np.stack([arr_out[:, 0], arr_in[:, 1]], axis=1), admitted=lam_sim, sim_stay=sim_stay,
-                rho=rho, rho_sim=rho_sim, bg_pmf=bg_pmf, stay_key=stay_key, demand=demand, facility=f,
-                person=pool_in.person[e], stay=stay, accept=accept, pmf_table=pmf_table, background=lam_bg)
+    return dict(arrivals=np.stack([arr_out[:, 0], arr_in[:, 1]], axis=1), admitted=lam_sim * past[0],
+                sim_stay=sim_stay, rho=rho, rho_sim=rho_sim, residual_table=residual_table, bg_residual=bg_residual,
+                stay_key=stay_key, demand=demand, facility=f, person=pool_in.person[e],
+                load=load_table[stay_key], accept=accept, background=lam_bg, wait=model.expected_wait.copy())
 
 
 def _occupy(model, x: dict, rng: np.random.Generator) -> None:
@@ -215,7 +226,7 @@ def _occupy(model, x: dict, rng: np.random.Generator) -> None:
     F = len(fac)
     cap = model.bed_capacity
     limited = np.isfinite(cap)
-    rho, rho_sim, f, demand, stay, stay_key = x["rho"], x["rho_sim"], x["facility"], x["demand"], x["stay"], x["stay_key"]
+    rho, rho_sim, f, demand, stay_key = x["rho"], x["rho_sim"], x["facility"], x["demand"], x["stay_key"]
     n_beds = rng.poisson(rho)
     n_beds = np.where(limited, np.minimum(n_beds, np.where(limited, cap, 0)), n_beds).astype(np.int64)
     n_sim = rng.binomial(n_beds, np.divide(rho_sim, rho, out=np.zeros(F), where=rho > 0))
@@ -223,19 +234,18 @@ def _occupy(model, x: dict, rng: np.random.Generator) -> None:
 
     # simulated beds: an admission type in proportion to admissions x mean stay, then its remaining stay
     order = np.argsort(f, kind="stable")
-    cum = np.cumsum((demand * stay)[order])
+    cum = np.cumsum((demand * x["load"])[order])
     bounds = np.searchsorted(f[order], np.arange(F + 1))
     bed_fac = np.repeat(np.arange(F), n_sim)
     first, last = bounds[bed_fac], bounds[bed_fac + 1] - 1
     lo = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
-    x = lo + rng.random(bed_fac.size) * (cum[np.maximum(last, 0)] - lo)
-    pick = order[np.clip(np.searchsorted(cum, x, side="right"), first, np.maximum(last, first))]
-    surv = _survival(x["pmf_table"])
-    residual = _residuals(surv.reshape(-1, surv.shape[-1]), stay_key[pick], rng)
+    target = lo + rng.random(bed_fac.size) * (cum[np.maximum(last, 0)] - lo)
+    pick = order[np.clip(np.searchsorted(cum, target, side="right"), first, np.maximum(last, first))]
+    residual = _residuals(x["residual_table"], stay_key[pick], rng)
     person = x["person"][pick]
 
     bg_fac = np.repeat(np.arange(F), n_bg)
-    bg_residual = _residuals(_survival(x["bg_pmf"]), bg_fac, rng)
+    bg_residual = _residuals(x["bg_residual"], bg_fac, rng)
 
     stays = np.concatenate([residual, bg_residual])
     where = np.concatenate([bed_fac, bg_fac])
