@@ -44,10 +44,12 @@ from . import choice as choice_rules
 from .illness import N_RN
 
 STEADY_WARMUP_DAYS = 7        # simulated days after the fill: pending episodes and waits (assumption)
-POOL_EPISODES = 8_000         # expected pool size per care type (a hospital's rate within a few per cent)
-FIXED_POINT_ROUNDS = 4        # at most: acceptance shares of full facilities (step 2 -> step 1)
+POOL_EPISODES = 6_000         # expected pool size per care type (a hospital's rate within a few per cent)
+FIXED_POINT_ROUNDS = 2        # at most: acceptance shares of full facilities and waits (step 2 -> step 1)
+RARE_CHOICE = 1e-4            # alternatives chosen less often are left out (at most K x 1e-4 of the flow)
 MAX_LEVELS = 8                # referral and displacement generations followed at most
-NEGLIGIBLE = 1e-3             # a referred or displaced share below this of its pool episode is not followed
+NEGLIGIBLE = 1e-3             # shares not followed: a referral or displacement below this of its episode,
+                              # a generation below this of the pool
 
 
 def simulated_warmup_days(horizon) -> int:
@@ -105,8 +107,9 @@ def expected_flows(model, b, weight: np.ndarray, accept: np.ndarray):
     adm_e, adm_f, adm_w = [], [], []
     origin = np.arange(len(b))
     floor = NEGLIGIBLE * float(weight.mean()) if weight.size else 0.0
+    total = float(weight.sum())
     for level in range(MAX_LEVELS):
-        if len(b) == 0:
+        if len(b) == 0 or weight.sum() < NEGLIGIBLE * total:
             break
         alt, tier, allowed, u, _ = model.chooser.utilities(b)
         p = choice_rules.probabilities(u, allowed, model.choice_params, tier)
@@ -116,7 +119,7 @@ def expected_flows(model, b, weight: np.ndarray, accept: np.ndarray):
             p[i] = 0.0
             ok = pick >= 0
             p[i[ok], pick[ok]] = 1.0
-        e, k = np.nonzero(p > 0)
+        e, k = np.nonzero(p > RARE_CHOICE)
         f = alt[e, k]
         w = weight[e] * p[e, k]
         care = b.care[e].astype(np.int64)
@@ -124,7 +127,7 @@ def expected_flows(model, b, weight: np.ndarray, accept: np.ndarray):
         s = np.minimum(1.0, np.maximum(0.0, b.severity[e] - capability) * slope)
         inp = care == 1
         seen = np.where(inp, w * (1.0 - s), w)
-        np.add.at(arrivals, (f, care), seen)
+        arrivals += np.bincount(f * 2 + care, weights=seen, minlength=2 * F).reshape(F, 2)
         a = np.where(inp, accept[f], 1.0)
         adm = inp & (a > 0)
         adm_e.append(origin[e[adm]])
@@ -182,29 +185,31 @@ def expected_state(model, rng: np.random.Generator) -> dict:
     eve = model.start_date - dt.timedelta(days=1)
     sd, max_los = cfg.care.los_sd_log, cfg.care.max_los_days
     pool_in, w_in = _pool(model, 1, rng, eve)
-    pool_out, w_out = _pool(model, 0, rng, eve)
 
     cap = model.bed_capacity
     limited = np.isfinite(cap)
     ratio = bg.ratio if bg.active else 0.0
     fixed_wait = model.facilities.fixed_wait
     past = np.array([model.illness.season_factor(eve - dt.timedelta(days=k)) for k in range(max_los)])
-    pmf_table = los_pmf(model.mean_los, sd, max_los).reshape(-1, max_los + 1)     # (F x P x S, max + 1)
+    means, stay_type = np.unique(model.mean_los.reshape(-1), return_inverse=True)  # a few distinct mean stays
+    pmf_table = los_pmf(means, sd, max_los)
     mean_table = pmf_table @ np.arange(max_los + 1.0)
     load_table, residual_table = seasonal_stays(pmf_table, past)
     accept = np.ones(F)
     model.expected_wait[:] = 0.0
     for _ in range(FIXED_POINT_ROUNDS):
         arr_in, e, f, demand = expected_flows(model, pool_in, w_in, accept)
-        stay_key = (f * model.mean_los.shape[1] + pool_in.program[e]) * model.mean_los.shape[2] \
-            + pool_in.severity[e].astype(np.int64) - 1
+        stay_key = stay_type.reshape(-1)[(f * model.mean_los.shape[1] + pool_in.program[e]) * model.mean_los.shape[2]
+                                         + pool_in.severity[e].astype(np.int64) - 1]
         admitted = demand * accept[f]                                  # carried; offered = demand
         lam_sim = np.bincount(f, weights=admitted, minlength=F)        # a day, season divided out
         sim_stay = np.divide(np.bincount(f, weights=admitted * mean_table[stay_key], minlength=F), lam_sim,
                              out=model.mean_los[:, 0, 1].astype(float).copy(), where=lam_sim > 1e-12)
-        bg_pmf = los_pmf(np.maximum(sim_stay, 1.0), sd, max_los)       # background stays (sim.background.stays)
-        bg_load, bg_residual = seasonal_stays(bg_pmf, past)
         lam_bg = np.where(limited, ratio * arr_in[:, 1] + bg.nonresident_daily[:, 1], 0.0)
+        loaded = np.flatnonzero(lam_bg > 0)                            # background stays (sim.background.stays)
+        bg_load, bg_residual = np.zeros(F), np.zeros((F, max_los))
+        bg_load[loaded], bg_residual[loaded] = seasonal_stays(los_pmf(np.maximum(sim_stay[loaded], 1.0), sd, max_los),
+                                                              past)
         rho_sim = np.bincount(f, weights=demand * load_table[stay_key], minlength=F)
         rho = rho_sim + lam_bg * bg_load                               # offered: beds at the end of the eve
         before = np.concatenate([accept, model.expected_wait])
@@ -213,7 +218,7 @@ def expected_state(model, rng: np.random.Generator) -> dict:
         model.expected_wait[:] = -np.expm1(-arr_in[:, 1] * past[0]) * fixed_wait   # E[smoothed]: no arrivals, no wait
         if np.allclose(np.concatenate([accept, model.expected_wait]), before, rtol=0.0, atol=1e-3):
             break
-    arr_out, _, _, _ = expected_flows(model, pool_out, w_out, np.ones(F))
+    arr_out = expected_flows(model, *_pool(model, 0, rng, eve), np.ones(F))[0] if ratio > 0 else np.zeros((F, 2))
     return dict(arrivals=np.stack([arr_out[:, 0], arr_in[:, 1]], axis=1), admitted=lam_sim * past[0],
                 sim_stay=sim_stay, rho=rho, rho_sim=rho_sim, residual_table=residual_table, bg_residual=bg_residual,
                 stay_key=stay_key, demand=demand, facility=f, person=pool_in.person[e],

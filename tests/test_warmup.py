@@ -135,3 +135,22 @@ def test_a_bad_start_state_is_refused_by_name():
     with pytest.raises(ConfigError, match="start_state") as err:
         small_config({"horizon.start_state": "cold"})
     assert "steady" in str(err.value)
+
+
+def test_a_full_facility_turns_its_excess_elsewhere_in_the_steady_fill():
+    """With the county hospital cut to 2 beds its acceptance share falls below 1 and its beds are full,
+    but the county's admissions are not lost: displaced episodes choose again (sim.steady step 2)."""
+    def filled(beds: int):
+        cfg = small_config({"horizon.start_state": "steady", "facilities.hospitals.0.beds": beds})
+        m = sim.GradedCareModel(cfg, seed=4, scale=0.5, patient_agents=False)
+        steady.fill(m)
+        return m
+    wide, narrow = filled(60), filled(2)
+    hospital = narrow.facilities.index("county_people")
+    x, y = wide.steady_expected, narrow.steady_expected
+    assert x["accept"][hospital] == 1.0 and y["accept"][hospital] < 0.5
+    assert narrow.beds.occupied[hospital] <= 2
+    assert y["admitted"][hospital] < 0.5 * x["admitted"][hospital]
+    others = np.arange(len(narrow.facilities)) != hospital
+    assert y["admitted"][others].sum() > x["admitted"][others].sum()
+    assert y["admitted"].sum() > 0.8 * x["admitted"].sum()
