@@ -52,7 +52,9 @@ def test_first_month_after_the_configured_warm_up_or_a_steady_start_matches_a_lo
     drawn = _first_month(configured, "steady")
     level = 1 - 0.05 / len(INDICATORS)                   # Bonferroni over the indicators
     for k in INDICATORS:
-        print(k, "long", long[k].mean(), "steady", drawn[k].mean(), "diff, half-width", _welch(drawn[k], long[k], level))
+        print(k, {name: round(float(v[k].mean()), 4) for name, v in
+                  (("365 d", long), ("120 d", usual), ("3 d", short), ("steady", drawn))},
+              "steady - 365 d and half-width:", np.round(_welch(drawn[k], long[k], level), 4))
         assert _within_interval(usual[k], long[k], level), (k, usual[k].mean(), long[k].mean())
         assert _within_interval(drawn[k], long[k], level), (k, drawn[k].mean(), long[k].mean())
     assert not _within_interval(short["bed_occupancy_county"], long["bed_occupancy_county"], level)
