@@ -23,14 +23,17 @@ other stream draws exactly what it would draw without it):
    days; a simulated patient referred down at discharge gets the follow-up the model would give.
    A facility's acceptance share a = min(1, capacity / rho) (fluid approximation) feeds back into
    step 1 (rejections choose again elsewhere); FIXED_POINT_ROUNDS rounds.
-3. Background. Its smoothed simulated arrivals (both care types, season divided out), their bias
-   weights and its stay memories are set to their expected values, so the background stream is
-   right from the first day (the warm-up learns inpatient arrivals only; outpatient ones start cold).
+3. Background and waits. The background's smoothed simulated arrivals (both care types, season
+   divided out; outpatients only at reduced scale, where they are used), their bias weights and its
+   stay memories are set to their expected values, so the background stream is right from the first
+   day (the warm-up learns inpatient arrivals only; outpatient ones start cold). Each facility's
+   expected wait is set to the stationary mean of the model's smoothing, (1 - exp(-inpatient
+   arrivals a day)) x fixed wait (a day without arrivals counts as no wait), and fed back into step 1.
 4. What is left is simulated: STEADY_WARMUP_DAYS days of the ordinary warm-up (pending episodes,
-   waits, the discharges of the first days), with the expected wait averaged over those days
-   rather than smoothed from zero. Trust is left at its initial values: 120 warm-up days move it by
-   0.0003 on average (6 % of residents, by 0.005 each; seed county, scale 0.05), well below
-   `trust.initial_sd`. Insurance accounts start at zero, as they do on 1 January after a warm-up.
+   queues, the discharges of the first days). Trust is left at its initial values: 120 warm-up
+   days move it by 0.0003 on average (6 % of residents, by 0.005 each; seed county, scale 0.05).
+   Insurance accounts start at zero, as they do on 1 January after a warm-up; a horizon starting
+   mid-year starts them at zero too, where a warm-up would carry its inpatient-only spending.
 """
 from __future__ import annotations
 
@@ -179,9 +182,10 @@ def fill(model) -> None:
 
 def expected_state(model, rng: np.random.Generator) -> dict:
     """Expected daily flows on the eve of the first day: arrivals the background observes (F, 2, season
-    divided out), simulated admissions and mean stays, offered bed load (steps 1 and 2 of the module)."""
-    cfg, fac, bg, beds = model.config, model.facilities, model.background, model.beds
-    F = len(fac)
+    divided out), simulated admissions and mean stays, offered bed load (steps 1 and 2 of the module).
+    Sets the model's expected waits to their stationary mean (step 3), which the choice reads."""
+    cfg, bg = model.config, model.background
+    F = len(model.facilities)
     eve = model.start_date - dt.timedelta(days=1)
     sd, max_los = cfg.care.los_sd_log, cfg.care.max_los_days
     pool_in, w_in = _pool(model, 1, rng, eve)
