@@ -174,6 +174,8 @@ class GradedCareModel(mesa.Model):
     dashboard, a notebook), never by the daily step, so batch runs do not pay for them.
     engine: "fast" (compiled loops, sim.kernels) or "numpy" (the reference path, for tests); both give
     the same numbers (docs/performance.md). Default: the GRADSIM_ENGINE environment variable, else "fast".
+    With `horizon.start_state: steady` the warm-up's state is drawn on the first day (sim.steady) and only
+    a few warm-up days are simulated (`warmup_days` is then that number).
     """
 
     def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
