@@ -40,7 +40,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
 from . import choice as choice_rules
@@ -77,7 +76,9 @@ def seasonal_stays(pmf: np.ndarray, past: np.ndarray) -> tuple[np.ndarray, np.nd
     and the weights of their remaining stays r = 0..M-1 (discharged on day r), sum_k past_k P(L = r + k + 1)."""
     q = pmf[:, 1:]
     m = q.shape[1]
-    weights = np.maximum(fftconvolve(q, past[::-1][None, :], mode="full", axes=1)[:, m - 1:2 * m - 1], 0.0)
+    n = 2 * m
+    full = np.fft.irfft(np.fft.rfft(q, n, axis=1) * np.fft.rfft(past[::-1], n)[None, :], n, axis=1)
+    weights = np.maximum(full[:, m - 1:2 * m - 1], 0.0)      # the correlation of q with past, by FFT
     return weights.sum(axis=1), weights
 
 
