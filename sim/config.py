@@ -296,6 +296,9 @@ class Horizon(Strict):
     start: dt.date
     end: dt.date
     warmup_days: Annotated[int, Field(ge=0, le=MAX_WARMUP_DAYS)] = 60
+    start_state: Literal["warmup", "steady"] = Field(
+        "warmup", description="warmup: simulate warmup_days before start; steady: draw the stationary state "
+                              "(beds, background load) and simulate only a few days (sim.steady)")
 
 
 class CountyConfig(Strict):

@@ -19,7 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError
@@ -47,6 +47,7 @@ class HorizonSpec(Strict):
     start: dt.date
     end: dt.date
     warmup_days: int | None = Field(None, ge=0, le=MAX_WARMUP_DAYS)
+    start_state: Literal["warmup", "steady"] | None = None
 
 
 class ExperimentSpec(Strict):

@@ -73,9 +73,13 @@ class IllnessModel:
         """Today's incidence relative to the yearly mean."""
         return seasonal_factor(date, self.season.amplitude, self.season.peak_day_of_year)
 
-    def draw(self, date: dt.date, rng: np.random.Generator, inpatient_only: bool = False) -> Episodes:
-        """Today's episodes. inpatient_only (the warm-up, which only fills beds) skips outpatients."""
+    def draw(self, date: dt.date, rng: np.random.Generator, inpatient_only: bool = False,
+             days: float = 1.0) -> Episodes:
+        """Today's episodes. inpatient_only (the warm-up, which only fills beds) skips outpatients;
+        days: draw that many days' worth at today's rates (a pool for sim.steady)."""
         f = self.season_factor(date) / 365.0
+        if days != 1.0:
+            f *= days
         counts = rng.poisson(self.annual_rates * self.sizes[:, None] * f)          # (groups, care)
         if inpatient_only:
             counts[:, 0] = 0

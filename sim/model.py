@@ -39,10 +39,11 @@ from .county import County, build_county
 from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER,
                       IllnessModel, thin_by_risk)
 from .population import Population, create_patient_agents, synthesize
+from .steady import simulated_warmup_days
 
 ENGINES = ("fast", "numpy")
 STREAMS = ("population", "illness", "choice", "rechoice", "order", "referral", "cost", "los",
-           "prevention", "policy", "background")
+           "prevention", "policy", "background", "steady")
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -173,6 +174,8 @@ class GradedCareModel(mesa.Model):
     dashboard, a notebook), never by the daily step, so batch runs do not pay for them.
     engine: "fast" (compiled loops, sim.kernels) or "numpy" (the reference path, for tests); both give
     the same numbers (docs/performance.md). Default: the GRADSIM_ENGINE environment variable, else "fast".
+    With `horizon.start_state: steady` the warm-up's state is drawn on the first day (sim.steady) and only
+    a few warm-up days are simulated (`warmup_days` is then that number).
     """
 
     def __init__(self, config: CountyConfig, seed: int = 0, scale: float = 1.0,
@@ -226,9 +229,11 @@ class GradedCareModel(mesa.Model):
         self.refresh_facilities()
 
         h = config.horizon
-        self.start_date = h.start - dt.timedelta(days=h.warmup_days)
-        self.warmup_days = h.warmup_days
-        self.n_days = h.warmup_days + (h.end - h.start).days + 1
+        self.warmup_days = simulated_warmup_days(h)
+        self.steady_start = h.start_state == "steady"   # drawn on the first day (sim.steady), after policies
+        self._steady_pending = self.steady_start
+        self.start_date = h.start - dt.timedelta(days=self.warmup_days)
+        self.n_days = self.warmup_days + (h.end - h.start).days + 1
         self.day = 0
         self.date = self.start_date
         shape = (self.n_days, len(self.facilities), 2)
@@ -346,6 +351,10 @@ class GradedCareModel(mesa.Model):
                 self.active_policies.remove(policy)
         for policy in self.active_policies:
             policy.daily(self)
+        if self._steady_pending:
+            from .steady import fill
+            self._steady_pending = False
+            fill(self)
         if date.month == 1 and date.day == 1 and d > 0:
             self._close_year(date.year - 1)
 

@@ -42,6 +42,7 @@ PER_SEVERITY = "list of 4, severity 1..4"
 UNITS: dict[str, str] = {
     "name": "text", "description": "text",
     "horizon.start": "date", "horizon.end": "date", "horizon.warmup_days": "days",
+    "horizon.start_state": "warmup / steady",
     "geography.radius_km": "km", "geography.speed_kmh": "km/h", "geography.detour_factor": "ratio",
     "geography.access_hours": "hours", "geography.village_radius_km": "km", "geography.layout_seed": "integer",
     "tiers[].name": "text", "tiers[].label": "text", "tiers[].level": "integer",

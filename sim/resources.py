@@ -77,7 +77,8 @@ def estimate(plan: "Plan", workers: int) -> Cost:
     bytes_per_run = residents * per_resident
     runs = len(plan.runs)
     parallel = max(1, min(workers, runs, cores()))
-    days = sum((s.config.horizon.end - s.config.horizon.start).days + 1 + s.config.horizon.warmup_days
+    from .steady import simulated_warmup_days
+    days = sum((s.config.horizon.end - s.config.horizon.start).days + 1 + simulated_warmup_days(s.config.horizon)
                for s in plan.scenarios) * len(plan.seeds)
     seconds = residents * days * SECONDS_PER_RESIDENT_DAY / parallel
     held = max(1, min(workers, runs))

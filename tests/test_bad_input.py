@@ -72,6 +72,11 @@ CASES = {
                                     ", warmup_days: 5", "")}, RUN, 2, ["warmup_days", "730"]),
     "experiment warm-up 1000 days": ({"exp.yaml": BASE.replace("warmup_days: 5", "warmup_days: 1000")}, RUN, 2,
                                      ["horizon.warmup_days", "730"]),
+    "experiment start state": ({"exp.yaml": BASE.replace("warmup_days: 5", "warmup_days: 5, start_state: fast")},
+                               RUN, 2, ["horizon.start_state", "warmup", "steady"]),
+    "county start state": ({"county.yaml": COUNTY + "horizon.start_state: cold\n",
+                            "exp.yaml": BASE.replace(SMALL.as_posix(), "county.yaml")}, RUN, 2,
+                           ["county.yaml", "horizon.start_state", "steady"]),
     # dates
     "29 February 2023": ({"exp.yaml": BASE.replace("start: 2022-01-01", "start: 2023-02-29")}, RUN, 2,
                          ["horizon.start", "2023-02-29"]),
