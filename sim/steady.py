@@ -26,9 +26,9 @@ other stream draws exactly what it would draw without it):
 3. Background and waits. The background's smoothed simulated arrivals (both care types, season
    divided out; outpatients only at reduced scale, where they are used), their bias weights and its
    stay memories are set to their expected values, so the background stream is right from the first
-   day (the warm-up learns inpatient arrivals only; outpatient ones start cold). Each facility's
-   expected wait is set to the stationary mean of the model's smoothing, (1 - exp(-inpatient
-   arrivals a day)) x fixed wait (a day without arrivals counts as no wait), and fed back into step 1.
+   day (the warm-up learns inpatient arrivals only; outpatient ones start cold). Expected waits
+   start at 0: they hold only the wait capacity causes (a fixed wait outside the county is added
+   by the choice itself), and capacity binds on few days (docs/calibration.md).
 4. What is left is simulated: STEADY_WARMUP_DAYS days of the ordinary warm-up (pending episodes,
    queues, the discharges of the first days). Trust is left at its initial values: 120 warm-up
    days move it by 0.0003 on average (6 % of residents, by 0.005 each; seed county, scale 0.05).
@@ -184,7 +184,7 @@ def fill(model) -> None:
 def expected_state(model, rng: np.random.Generator) -> dict:
     """Expected daily flows on the eve of the first day: arrivals the background observes (F, 2, season
     divided out), simulated admissions and mean stays, offered bed load (steps 1 and 2 of the module).
-    Sets the model's expected waits to their stationary mean (step 3), which the choice reads."""
+    Expected waits stay at 0 (step 3)."""
     cfg, bg = model.config, model.background
     F = len(model.facilities)
     eve = model.start_date - dt.timedelta(days=1)
@@ -194,7 +194,6 @@ def expected_state(model, rng: np.random.Generator) -> dict:
     cap = model.bed_capacity
     limited = np.isfinite(cap)
     ratio = bg.ratio if bg.active else 0.0
-    fixed_wait = model.facilities.fixed_wait
     past = np.array([model.illness.season_factor(eve - dt.timedelta(days=k)) for k in range(max_los)])
     means, stay_type = np.unique(model.mean_los.reshape(-1), return_inverse=True)  # a few distinct mean stays
     pmf_table = los_pmf(means, sd, max_los)
@@ -217,11 +216,10 @@ def expected_state(model, rng: np.random.Generator) -> dict:
                                                               past)
         rho_sim = np.bincount(f, weights=demand * load_table[stay_key], minlength=F)
         rho = rho_sim + lam_bg * bg_load                               # offered: beds at the end of the eve
-        before = np.concatenate([accept, model.expected_wait])
+        before = accept
         accept = np.where(limited & (rho > 0),
                           np.minimum(1.0, np.where(limited, cap, 0.0) / np.maximum(rho, 1e-12)), 1.0)
-        model.expected_wait[:] = -np.expm1(-arr_in[:, 1] * past[0]) * fixed_wait   # E[smoothed]: no arrivals, no wait
-        if np.allclose(np.concatenate([accept, model.expected_wait]), before, rtol=0.0, atol=1e-3):
+        if np.allclose(accept, before, rtol=0.0, atol=1e-3):
             break
     arr_out = expected_flows(model, *_pool(model, 0, rng, eve), np.ones(F))[0] if ratio > 0 else np.zeros((F, 2))
     return dict(arrivals=np.stack([arr_out[:, 0], arr_in[:, 1]], axis=1), admitted=lam_sim * past[0],
