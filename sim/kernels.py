@@ -34,31 +34,58 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
     allowed = np.empty((E, K), dtype=np.bool_)
     u = np.empty((E, K))
     p_file = np.empty((E, K))
+    T = trust.shape[1]
+    # the residents' columns, gathered first in tight loops: independent random reads overlap in memory
+    g_v = np.empty(E, dtype=np.int64)
+    g_sch = np.empty(E, dtype=np.int64)
+    g_ib = np.empty(E, dtype=np.int64)
+    g_ab = np.empty(E, dtype=np.int64)
+    g_fund = np.empty(E, dtype=fund_ytd.dtype)
+    g_con = np.empty(E, dtype=np.bool_)
+    g_tr = np.empty((E, T), dtype=trust.dtype)
+    g_icr = np.zeros(E, dtype=np.bool_)
+    g_xh = np.zeros(E)
     for e in range(E):
         i = person[e]
-        v = np.int64(village[i])
+        g_v[e] = village[i]
+        g_sch[e] = scheme[i]
+        g_ib[e] = income_band[i]
+        g_ab[e] = age_band[i]
+        g_fund[e] = fund_ytd[i, np.int64(care[e])]
+        g_con[e] = contracted[i]
+        for t in range(T):
+            g_tr[e, t] = trust[i, t]
+    if has_in_county_referral:
+        for e in range(E):
+            g_icr[e] = in_county_referral[person[e]]
+    if has_extra_hassle:
+        for e in range(E):
+            g_xh[e] = extra_hassle[person[e], np.int64(care[e])]
+    for e in range(E):
+        v = g_v[e]
         c = np.int64(care[e])
         s = np.int64(sev[e])
         g = np.int64(program[e])
         vcp = (v * 2 + c) * n_programs + g
         row = vcp * n_severity + s - 1
-        sch = np.int64(scheme[i])
-        cap_left = annual_cap[sch, c] - fund_ytd[i, c]
+        sch = g_sch[e]
+        cap_left = annual_cap[sch, c] - g_fund[e]
         if cap_left < 0:
             cap_left = 0
-        weight = income_factor[income_band[i]] / 100
+        weight = income_factor[g_ib[e]] / 100
         beta = beta_table[c, group[s - 1]]
         hassle = hassle_care[c]
         if has_extra_hassle:
-            hassle = hassle + (0.0 if emergency[e] else extra_hassle[i, c])
+            hassle = hassle + (0.0 if emergency[e] else g_xh[e])
         base = (row * n_schemes + sch) * 2
         cap_row = v * n_programs + g
-        serve_row = v * n_bands + np.int64(age_band[i])
+        serve_row = v * n_bands + g_ab[e]
         pen_row = v * n_schemes + sch
         is_filed = filed[e]
         ex = np.int64(excluded[e])
         wt, tt, tc, tf = w_wait[c], w_trust[c], w_contract[c], w_follow[c]
-        icr = has_in_county_referral and in_county_referral[i]
+        icr = g_icr[e]
+        con = g_con[e]
         for k in range(K):
             alt[e, k] = choice_set[v, k]
             t = alt_tier[v, k]
@@ -92,8 +119,8 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
                 follows = meets and referred_up[e]
             if icr:
                 follows = follows and alt_in_county[v, k]
-            tr = trust[i, t] - trust_reference
-            cp = 1.0 if (contracted[i] and primary) else 0.0
+            tr = g_tr[e, t] - trust_reference
+            cp = 1.0 if (con and primary) else 0.0
             fo = 1.0 if follows else 0.0
             yuan = -cost_yuan - wt * wait_fac[alt_safe[v, k]] + tt * np.float64(tr) + tc * cp + tf * fo
             u[e, k] = row_static_u[row, k] + beta * yuan
