@@ -216,7 +216,7 @@ def serve_books(f, care, tier, person, program, severity, ref_tier, referred_dow
               filed[e], slots, beds_free, record, village_served, flows, tier_hospital)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _book(fac, c, t, v, program, severity, r, down, filed, slots, beds_free, record, village_served, flows,
           tier_hospital):
     """One served episode takes its slot or bed and, when recording, counts in the flow tables; the
@@ -304,21 +304,27 @@ def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, f
     """Served episodes (rows `e` of the round's batch): cost, settlement and accounts (costs, settle),
     slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen."""
     n = e.size
+    who = np.empty(n, dtype=np.int64)
+    sch = np.empty(n, dtype=np.int64)
+    vil = np.empty(n, dtype=np.int64)
+    fl = np.empty(n, dtype=np.bool_)
+    ytd = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        who[i] = person[e[i]]
+    for i in range(n):          # the residents' columns first: independent reads overlap in memory
+        p = who[i]
+        sch[i] = scheme[p]
+        vil[i] = village[p]
+        fl[i] = filed[e[i]]
+        ytd[i] = fund_ytd[p, care[i]] + oop_ytd[p]     # unused: warms the accounts' lines for settle
     cost = np.empty(n, dtype=np.int64)
     for i in range(n):
         k = e[i]
         cost[i] = np.int64(max(1.0, np.rint(mean_cost_fen[f[i], care[i], program[k], severity[k] - 1] * noise[i])))
-    sch = np.empty(n, dtype=np.int64)
-    who = np.empty(n, dtype=np.int64)
-    fl = np.empty(n, dtype=np.bool_)
-    for i in range(n):
-        who[i] = person[e[i]]
-        sch[i] = scheme[who[i]]
-        fl[i] = filed[e[i]]
     fund, oop = settle(deductible, ratio, covered, penalty, annual_cap, sch, care, tier, fl, cost, who, fund_ytd,
                        oop_ytd)
     for i in range(n):
         k = e[i]
-        _book(f[i], care[i], tier[i], village[who[i]], program[k], severity[k], ref_tier[k], referred_down[k],
-              filed[k], slots, beds_free, record, village_served, flows, tier_hospital)
+        _book(f[i], care[i], tier[i], vil[i], program[k], severity[k], ref_tier[k], referred_down[k],
+              fl[i], slots, beds_free, record, village_served, flows, tier_hospital)
     return cost, fund, oop
