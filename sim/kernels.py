@@ -300,9 +300,12 @@ def costs(mean_cost_fen, f, care, program, severity, noise):
 @njit(cache=True, nogil=True)
 def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, filed, noise, mean_cost_fen,
          scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd, oop_ytd, slots, beds_free, record,
-         village, village_served, flows, tier_hospital):
+         village, village_served, flows, tier_hospital, displaced, waited, fixed_wait, day_counts, day_wait):
     """Served episodes (rows `e` of the round's batch): cost, settlement and accounts (costs, settle),
-    slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen."""
+    slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen.
+    Also counts today's served, served after displacement, fund, out of pocket and cost per facility x
+    care into `day_counts` (5, F, 2), and adds the days waited (plus the fixed wait) to `day_wait`
+    (F, 2) in batch order, as the model's day log would (sim.model._flush_log)."""
     n = e.size
     who = np.empty(n, dtype=np.int64)
     sch = np.empty(n, dtype=np.int64)
@@ -325,6 +328,14 @@ def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, f
                        oop_ytd)
     for i in range(n):
         k = e[i]
-        _book(f[i], care[i], tier[i], vil[i], program[k], severity[k], ref_tier[k], referred_down[k],
+        fi, ci = f[i], care[i]
+        _book(fi, ci, tier[i], vil[i], program[k], severity[k], ref_tier[k], referred_down[k],
               fl[i], slots, beds_free, record, village_served, flows, tier_hospital)
+        day_counts[0, fi, ci] += 1
+        if displaced[k]:
+            day_counts[1, fi, ci] += 1
+        day_counts[2, fi, ci] += fund[i]
+        day_counts[3, fi, ci] += oop[i]
+        day_counts[4, fi, ci] += cost[i]
+        day_wait[fi, ci] += waited[i] + fixed_wait[fi]
     return cost, fund, oop

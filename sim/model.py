@@ -140,6 +140,7 @@ _BATCH_FIELDS = tuple(f.name for f in fields(Batch))
 RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
                "nonresident_served")    # patients from outside the county (full scale; sim.background)
+_KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost")   # counted in sim.kernels.bill
 PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # how a served episode got there
 
 
@@ -376,6 +377,9 @@ class GradedCareModel(mesa.Model):
                                                                self.streams["background"])
                                    if self.background.active else None)
         self._log: dict[str, list] = {}
+        n_f = len(self.facilities)
+        self._day_counts = np.zeros((len(_KERNEL_COUNTS), n_f, 2), dtype=np.int64)   # sim.kernels.bill
+        self._day_wait = np.zeros((n_f, 2))
         for _ in range(self.config.choice.max_tries_per_day):
             if len(batch) == 0:
                 break
@@ -429,6 +433,11 @@ class GradedCareModel(mesa.Model):
         self._log.setdefault(key, []).append((f * 2 + care, weights))
 
     def _flush_log(self, d: int) -> None:
+        """Add the day's tallies to the records: the logged ones, then the compiled serving's counts
+        (integers, so the same as logged) and waits (summed in the same order, rounded once)."""
+        for key, counts in zip(_KERNEL_COUNTS, self._day_counts):
+            self.records[key][d] += counts
+        self.records["wait_days"][d] += np.rint(self._day_wait).astype(np.int64)
         n = 2 * len(self.facilities)
         for key, parts in self._log.items():
             idx = np.concatenate([i for i, _ in parts])
@@ -619,10 +628,6 @@ class GradedCareModel(mesa.Model):
         from .kernels import bill
         pop, cfg, t = self.population, self.config, self.benefits
         person = b.person.take(e)
-        self._tally("served", f, care)
-        after = b.displaced.take(e)
-        self._tally("served_after_displacement", f[after], care[after])
-        self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
         sd = self.cost_sd[tier]
         noise = np.exp(sd * _normal(b.rn[e, RN_COST]) - 0.5 * sd ** 2)
         year = self.date.year - self.record_years[0]
@@ -630,10 +635,8 @@ class GradedCareModel(mesa.Model):
                                noise, self.mean_cost_fen, pop.scheme, t.deductible, t.ratio, t.covered,
                                t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
                                d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
-                               self.tier_hospital)
-        self._tally("fund", f, care, fund)
-        self._tally("oop", f, care, oop)
-        self._tally("cost", f, care, cost)
+                               self.tier_hospital, b.displaced, waited, self.facilities.fixed_wait, self._day_counts,
+                               self._day_wait)
         for community in self.communities:
             community.charge(d, person, fund, self.tier_in_county[tier])
 
