@@ -24,9 +24,10 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
               row_allowed, row_serves, row_cost, row_fund_nocap, penalised, row_static_u,
               annual_cap, income_factor, beta_table, group, hassle_care, wait_fac,
               w_wait, w_trust, trust_reference, w_contract, w_follow,
-              n_programs, n_severity, n_schemes, n_bands):
+              n_programs, n_severity, n_schemes, n_bands, shift):
     """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities);
-    utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there)."""
+    utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there).
+    With `shift`, each row comes back as the logit's exponent: minus its maximum over allowed alternatives, -inf elsewhere.
     E = person.size
     K = choice_set.shape[1]
     alt = np.empty((E, K), dtype=choice_set.dtype)
@@ -124,24 +125,22 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
             fo = 1.0 if follows else 0.0
             yuan = -cost_yuan - wt * wait_fac[alt_safe[v, k]] + tt * np.float64(tr) + tc * cp + tf * fo
             u[e, k] = row_static_u[row, k] + beta * yuan
+        if shift:
+            _shift_row(u, allowed, e, K)
     return alt, tier, allowed, u, p_file
 
 
-@njit(cache=True, nogil=True)
-def shifted_utilities(u, allowed):
-    """u minus its row maximum over allowed alternatives, -inf elsewhere (sim.choice._mnl_weights before exp)."""
-    E, K = u.shape
-    x = np.empty((E, K))
-    for e in range(E):
-        top = -np.inf
-        for k in range(K):
-            if allowed[e, k] and u[e, k] > top:
-                top = u[e, k]
-        if not np.isfinite(top):
-            top = 0.0
-        for k in range(K):
-            x[e, k] = u[e, k] - top if allowed[e, k] else -np.inf
-    return x
+@njit(cache=True, nogil=True, inline="always")
+def _shift_row(u, allowed, e, K):
+    """Row e of u minus its maximum over allowed alternatives, -inf elsewhere, in place."""
+    top = -np.inf
+    for k in range(K):
+        if allowed[e, k] and u[e, k] > top:
+            top = u[e, k]
+    if not np.isfinite(top):
+        top = 0.0
+    for k in range(K):
+        u[e, k] = u[e, k] - top if allowed[e, k] else -np.inf
 
 
 @njit(cache=True, nogil=True)
@@ -165,6 +164,51 @@ def draw(weights, uniform):
                 n += 1
         pick[e] = n
     return pick
+
+
+@njit(cache=True, nogil=True)
+def draw_own(weights, rn, attempt, column, later, n_attempts):
+    """draw with each episode's own number for this attempt (rn[e, column + 3 x attempt]) and, past
+    n_attempts, the next of `later` in batch order (sim.model._uniforms then draw)."""
+    E = attempt.size
+    uniform = np.empty(E)
+    j = 0
+    for e in range(E):
+        a = np.int64(attempt[e])
+        if a < n_attempts:
+            uniform[e] = rn[e, column + 3 * a]
+        else:
+            uniform[e] = later[j]
+            j += 1
+    return draw(weights, uniform)
+
+
+@njit(cache=True, nogil=True)
+def nearest_capable(idx, pick, person, program, severity, village, alt_capability, alt_hours, allowed, n_programs):
+    """Set pick[e] for rows `idx`: the nearest allowed alternative that can treat the severity (the most
+    capable allowed one if none can), -1 if nothing is allowed (sim.choosing.ChoiceTables.nearest_capable,
+    with numpy's argmin/argmax tie rule: the first)."""
+    K = allowed.shape[1]
+    for j in range(idx.size):
+        e = idx[j]
+        v = np.int64(village[person[e]])
+        row = v * n_programs + np.int64(program[e])
+        s = severity[e]
+        near, near_h, best, best_c = 0, np.inf, 0, -np.inf
+        any_allowed, any_capable = False, False
+        for k in range(K):
+            ok = allowed[e, k]
+            c = alt_capability[row, k]
+            capable = ok and c >= s
+            h = alt_hours[v, s - 1, k] if capable else np.inf
+            cv = c if ok else -np.inf
+            if k == 0 or h < near_h:
+                near, near_h = k, h
+            if k == 0 or cv > best_c:
+                best, best_c = k, cv
+            any_allowed = any_allowed or ok
+            any_capable = any_capable or capable
+        pick[e] = (near if any_capable else best) if any_allowed else -1
 
 
 @njit(cache=True, nogil=True)

@@ -458,6 +458,8 @@ class GradedCareModel(mesa.Model):
         """The round's choice, shared by both engines: utilities, the logit pick (-1: nothing allowed)
         and, on a first attempt, emergencies sent to the nearest capable facility (ODD §3.3.3).
         Returns alternatives, filing probabilities, the attempt before this round and the pick."""
+        if self.engine != "numpy" and not self.choice_params.nested:
+            return self._choose_fast(b)
         alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
         attempt = b.attempt.copy()
         b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
@@ -466,6 +468,23 @@ class GradedCareModel(mesa.Model):
         if first_emergency.any():
             idx = np.flatnonzero(first_emergency)
             pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
+        return alt, p_file, attempt, pick
+
+    def _choose_fast(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """_choose compiled: the utility kernel returns the logit's exponents, numpy takes their exp, one
+        kernel draws with the episodes' own numbers, another routes emergencies; the same numbers."""
+        from . import kernels
+        alt, _, allowed, x, p_file = self.chooser.utilities_fast(b, shifted=True)
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
+        n_later = int(np.count_nonzero(attempt >= ATTEMPTS))
+        later = self.streams["rechoice"].random(n_later) if n_later else np.zeros(0)
+        pick = kernels.draw_own(np.exp(x, out=x), b.rn, attempt, RN_CHOICE, later, ATTEMPTS)
+        first_emergency = (attempt == 0) & b.emergency
+        if first_emergency.any():
+            ch = self.chooser
+            kernels.nearest_capable(np.flatnonzero(first_emergency), pick, b.person, b.program, b.severity,
+                                    self.population.village, ch.alt_capability, ch.alt_hours, allowed, len(PROGRAMS))
         return alt, p_file, attempt, pick
 
     def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
@@ -583,12 +602,8 @@ class GradedCareModel(mesa.Model):
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
     def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-        """The logit draw (sim.choice); the fast engine fuses it except for numpy's exp (bit-identical)."""
-        if self.engine == "numpy" or self.choice_params.nested:
-            return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
-        from . import kernels
-        x = kernels.shifted_utilities(u, allowed)
-        return kernels.draw(np.exp(x, out=x), uniform)
+        """The logit draw (sim.choice); the fast engine's is in _choose_fast."""
+        return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
 
     def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
         """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
