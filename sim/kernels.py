@@ -27,7 +27,8 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
               n_programs, n_severity, n_schemes, n_bands, shift):
     """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities);
     utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there).
-    With `shift`, each row comes back as the logit's exponent: minus its maximum over allowed alternatives, -inf elsewhere.
+    With `shift`, each row comes back as the logit's exponent: minus its maximum over allowed
+    alternatives, -inf elsewhere."""
     E = person.size
     K = choice_set.shape[1]
     alt = np.empty((E, K), dtype=choice_set.dtype)
