@@ -345,12 +345,14 @@ def costs(mean_cost_fen, f, care, program, severity, noise):
 @njit(cache=True, nogil=True)
 def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, filed, noise, mean_cost_fen,
          scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd, oop_ytd, slots, beds_free, record,
-         village, village_served, flows, tier_hospital, displaced, waited, fixed_wait, day_counts, day_wait):
+         village, village_served, flows, tier_hospital, displaced, waited, fixed_wait, day_counts, day_wait,
+         trust, served_signal, per_wait_day, rate):
     """Served episodes (rows `e` of the round's batch): cost, settlement and accounts (costs, settle),
     slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen.
     Also counts today's served, served after displacement, fund, out of pocket and cost per facility x
     care into `day_counts` (5, F, 2), and adds the days waited (plus the fixed wait) to `day_wait`
-    (F, 2) in batch order, as the model's day log would (sim.model._flush_log)."""
+    (F, 2) in batch order, as the model's day log would (sim.model._flush_log). Last, trust moves towards
+    the served signal, clipped to [0, 1] (learn_trust, as sim.model._serve's call of _trust)."""
     n = e.size
     who = np.empty(n, dtype=np.int64)
     sch = np.empty(n, dtype=np.int64)
@@ -383,4 +385,8 @@ def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, f
         day_counts[3, fi, ci] += oop[i]
         day_counts[4, fi, ci] += cost[i]
         day_wait[fi, ci] += waited[i] + fixed_wait[fi]
+    signal = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        signal[i] = np.float32(min(max(served_signal + per_wait_day * waited[i], 0.0), 1.0))
+    learn_trust(trust, who, tier, signal, rate)
     return cost, fund, oop

@@ -651,7 +651,8 @@ class GradedCareModel(mesa.Model):
                                t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
                                d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
                                self.tier_hospital, b.displaced, waited, self.facilities.fixed_wait, self._day_counts,
-                               self._day_wait)
+                               self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day),
+                               np.float32(cfg.trust.learning_rate))
         for community in self.communities:
             community.charge(d, person, fund, self.tier_in_county[tier])
 
@@ -670,8 +671,6 @@ class GradedCareModel(mesa.Model):
                 self.followup_day = np.concatenate([self.followup_day, d + los[down]])
                 self.followup_person = np.concatenate([self.followup_person, person[inp][down]])
                 self.followup_rn = np.concatenate([self.followup_rn, b.rn[ei[down], N_RN:]])
-        signal = cfg.trust.served + cfg.trust.per_wait_day * waited
-        self._trust(person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
 
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
