@@ -213,6 +213,55 @@ def nearest_capable(idx, pick, person, program, severity, village, alt_capabilit
 
 
 @njit(cache=True, nogil=True)
+def ration(key, capacity_left, go, severity, rn, col_order, waited):
+    """Served mask of arrivals (rows `go` of the batch) at their facility x care `key`: per key, the first
+    floor(capacity_left) by severity (highest first), days waited (longest first), then the episode's
+    order number rn[e, col_order] (sim.capacity.ration, whose lexsort is stable like these sorts)."""
+    n = key.size
+    served = np.ones(n, dtype=np.bool_)
+    demand = np.zeros(capacity_left.size, dtype=np.int64)
+    for i in range(n):
+        demand[key[i]] += 1
+    full = np.zeros(capacity_left.size, dtype=np.bool_)
+    n_contested = 0
+    for i in range(n):
+        k = key[i]
+        if demand[k] > np.floor(capacity_left[k] + 1e-9):
+            full[k] = True
+            n_contested += 1
+    if n_contested == 0:
+        return served
+    idx = np.empty(n_contested, dtype=np.int64)
+    j = 0
+    for i in range(n):
+        if full[key[i]]:
+            idx[j] = i
+            j += 1
+    arrival = np.empty(n_contested)
+    s_lo, s_hi, w_lo, w_hi = np.int64(severity[go[idx[0]]]), np.int64(severity[go[idx[0]]]), waited[idx[0]], waited[idx[0]]
+    for j in range(n_contested):
+        i = idx[j]
+        arrival[j] = rn[go[i], col_order]
+        s = np.int64(severity[go[i]])
+        s_lo, s_hi = min(s_lo, s), max(s_hi, s)
+        w_lo, w_hi = min(w_lo, waited[i]), max(w_hi, waited[i])
+    by_arrival = np.argsort(arrival, kind="mergesort")
+    rank_key = np.empty(n_contested, dtype=np.int64)
+    for j in range(n_contested):
+        i = idx[by_arrival[j]]
+        rank_key[j] = ((key[i] * (s_hi - s_lo + 1) + (s_hi - np.int64(severity[go[i]]))) * (w_hi - w_lo + 1)
+                       + (w_hi - waited[i]))
+    order = by_arrival[np.argsort(rank_key, kind="mergesort")]
+    first, current = 0, -1
+    for r in range(n_contested):
+        i = idx[order[r]]
+        if key[i] != current:
+            current, first = key[i], r
+        served[i] = (r - first) < np.floor(capacity_left[key[i]] + 1e-9)
+    return served
+
+
+@njit(cache=True, nogil=True)
 def settle(deductible, ratio, covered, penalty, annual_cap, scheme, care, tier, filed, cost, person, fund_ytd,
            oop_ytd):
     """Fund and out-of-pocket fen of served episodes in batch order, charged to the year-to-date

@@ -553,7 +553,7 @@ class GradedCareModel(mesa.Model):
     def _one_round_fast(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
         """_one_round with the episodes addressed by index instead of copied batches, and the arrival
         stage compiled (sim.kernels.arrive); the same draws in the same order, so the same numbers."""
-        from .kernels import arrive
+        from . import kernels
         fac, cfg = self.facilities, self.config
         alt, p_file, attempt, pick = self._choose(b)
         go = np.flatnonzero(pick >= 0)
@@ -562,7 +562,7 @@ class GradedCareModel(mesa.Model):
         rng = self.streams["referral"]
         filing_later = rng.random(n_later) if n_later else np.zeros(0)
         door_later = rng.random(n_later) if n_later else np.zeros(0)
-        f, tier, capability, shortfall, ref_draw, door = arrive(
+        f, tier, capability, shortfall, ref_draw, door = kernels.arrive(
             go, pick, alt, p_file, attempt, b.rn, filing_later, door_later, b.care, b.program, b.severity, b.filed,
             fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR)
         care = b.care.take(go).astype(np.int64)
@@ -580,7 +580,7 @@ class GradedCareModel(mesa.Model):
         if self._background_demand is not None:
             capacity = self._background_share(key, capacity, slots, beds_free, d)
         waited = d - b.onset.take(go)
-        served = ration(key, capacity, b.severity.take(go), waited, b.rn[go, RN_ORDER])
+        served = kernels.ration(key, capacity, go, b.severity, b.rn, RN_ORDER, waited)
 
         rej = np.flatnonzero(~served)
         if rej.size:
