@@ -557,7 +557,7 @@ class GradedCareModel(mesa.Model):
         fac, cfg = self.facilities, self.config
         alt, p_file, attempt, pick = self._choose(b)
         go = np.flatnonzero(pick >= 0)
-        left_over = [] if go.size == len(b) else [b.take(np.flatnonzero(pick < 0))]
+        stuck = np.zeros(0, dtype=np.int64) if go.size == len(b) else np.flatnonzero(pick < 0)
         n_later = int(np.count_nonzero(attempt.take(go) >= ATTEMPTS))
         rng = self.streams["referral"]
         filing_later = rng.random(n_later) if n_later else np.zeros(0)
@@ -568,9 +568,12 @@ class GradedCareModel(mesa.Model):
         care = b.care.take(go).astype(np.int64)
         self._tally("arrivals", f, care)
         pos = pick.take(go)
-        if door.any():
+        up = np.zeros(0, dtype=np.int64)
+        if door.any():                      # referred up at the door (as _refer_up_at_door)
             i = np.flatnonzero(door)
-            left_over.append(self._refer_up_at_door(b.take(go[i]), f[i], tier[i], capability[i]))
+            up, up_tier, up_capability = go[i], tier[i], capability[i]
+            self._tally("referred_up_at", f[i], 1)
+            self._trust(b.person.take(up), up_tier, cfg.trust.referred_up)
             i = np.flatnonzero(~door)
             go, f, pos, care, tier, ref_draw, shortfall, capability = (
                 go[i], f[i], pos[i], care[i], tier[i], ref_draw[i], shortfall[i], capability[i])
@@ -583,9 +586,13 @@ class GradedCareModel(mesa.Model):
         served = kernels.ration(key, capacity, go, b.severity, b.rn, RN_ORDER, waited)
 
         rej = np.flatnonzero(~served)
-        if rej.size:
-            left_over.append(self._displace(b.take(go[rej]), f[rej], care[rej], tier[rej], pos[rej], d))
+        away = go[rej]
+        if rej.size:                        # displaced (as _displace)
+            self._tally("rejected", f[rej], care[rej])
+            self._trust(b.person.take(away), tier[rej], cfg.trust.rejected)
+            np.add.at(self.daily["displaced"][d], b.care.take(away)[~b.displaced.take(away)], 1)
         s = np.flatnonzero(served)
+        cont = None
         if s.size:
             self._serve_fast(b, go[s], f[s], care[s], tier[s], waited[s], d, slots, beds_free)
             out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
@@ -594,12 +601,24 @@ class GradedCareModel(mesa.Model):
                 self._trust(b.person.take(go[out_ref]), tier[out_ref], cfg.trust.referred_up)
                 e = go[out_ref]
                 n = out_ref.size
-                left_over.append(Batch.new(b.person.take(e), b.care.take(e), b.severity.take(e), b.program.take(e), d,
-                                           np.ones(n, dtype=bool), self._with_child_block(b.rn[e, N_RN:]),
-                                           referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
-                                           ref_tier=tier[out_ref]))
+                cont = Batch.new(b.person.take(e), b.care.take(e), b.severity.take(e), b.program.take(e), d,
+                                 np.ones(n, dtype=bool), self._with_child_block(b.rn[e, N_RN:]),
+                                 referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
+                                 ref_tier=tier[out_ref])
                 self.daily["continuations"][d, 0] += n
-        return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
+        # who is left, in _one_round's order (stuck, referred up at the door, displaced, continuations), in one copy
+        left = b.take(np.concatenate([stuck, up, away]) if up.size or away.size else stuck)
+        if up.size:
+            at = slice(stuck.size, stuck.size + up.size)
+            left.ref_capability[at] = up_capability
+            left.ref_tier[at] = up_tier
+            left.referred_up[at] = True
+            left.filed[at] = True
+        if away.size:
+            at = slice(stuck.size + up.size, None)
+            left.displaced[at] = True
+            left.excluded[at] |= np.left_shift(1, pos[rej]).astype(np.int64)
+        return Batch.concat([left, cont]) if cont is not None else left
 
     def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
         """The logit draw (sim.choice); the fast engine's is in _choose_fast."""
