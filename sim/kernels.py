@@ -343,9 +343,10 @@ def admit(occupied, calendar, facility, los, day):
 
 @njit(cache=True, nogil=True)
 def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, program, severity, filed,
-           fac_tier, capability_p, up_slope, n_attempts, col_filing, col_door):
+           fac_tier, capability_p, up_slope, n_attempts, col_filing, col_door, arrivals):
     """Episodes that chose (`go`) arrive: facility, filing decision (updates `filed`), tier, capability,
-    the referral-up draw and whether an admission is referred up at the door (sim.model._one_round)."""
+    the referral-up draw and whether an admission is referred up at the door (sim.model._one_round);
+    counted in `arrivals` (F, 2) by facility x care."""
     n = go.size
     f = np.empty(n, dtype=np.int64)
     tier = np.empty(n, dtype=np.int64)
@@ -359,6 +360,7 @@ def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, p
         a = attempt[e]
         fi = alt[e, pick[e]]
         f[i] = fi
+        arrivals[fi, np.int64(care[e])] += 1
         if a < n_attempts:
             uf = rn[e, col_filing + 3 * a]
             ud = rn[e, col_door + 3 * a]

@@ -140,7 +140,8 @@ _BATCH_FIELDS = tuple(f.name for f in fields(Batch))
 RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
                "nonresident_served")    # patients from outside the county (full scale; sim.background)
-_KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost")   # counted in sim.kernels.bill
+_KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill
+                  "arrivals")                                                      # and sim.kernels.arrive
 PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # how a served episode got there
 
 
@@ -564,9 +565,9 @@ class GradedCareModel(mesa.Model):
         door_later = rng.random(n_later) if n_later else np.zeros(0)
         f, tier, capability, shortfall, ref_draw, door = kernels.arrive(
             go, pick, alt, p_file, attempt, b.rn, filing_later, door_later, b.care, b.program, b.severity, b.filed,
-            fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR)
+            fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR,
+            self._day_counts[_KERNEL_COUNTS.index("arrivals")])
         care = b.care.take(go).astype(np.int64)
-        self._tally("arrivals", f, care)
         pos = pick.take(go)
         up = np.zeros(0, dtype=np.int64)
         if door.any():                      # referred up at the door (as _refer_up_at_door)
