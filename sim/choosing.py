@@ -85,8 +85,9 @@ class ChoiceTables:
             return self.utilities_numpy(b)
         return self.utilities_fast(b)
 
-    def utilities_fast(self, b: "Batch") -> tuple[np.ndarray, ...]:
-        """sim.kernels.utilities on this batch: the same numbers as utilities_numpy, in one loop."""
+    def utilities_fast(self, b: "Batch", shifted: bool = False) -> tuple[np.ndarray, ...]:
+        """sim.kernels.utilities on this batch: the same numbers as utilities_numpy, in one loop; with
+        `shifted`, the utilities come as the logit's exponents: minus the row's maximum, -inf where not allowed."""
         from .kernels import utilities
         m = self.model
         pop, p = m.population, m.choice_params
@@ -102,7 +103,8 @@ class ChoiceTables:
             self.alt_capability, self.row_allowed, self.row_serves, self.row_cost, self.row_fund_nocap,
             self.penalised, self.row_static_u, m.benefits.annual_cap, p.income_factor, p.beta, p.group,
             self.hassle, m.expected_wait + m.facilities.fixed_wait, p.wait, p.trust, np.float32(p.trust_reference),
-            p.contract_primary, p.referral_follow, len(PROGRAMS), SEVERITY_LEVELS, self.n_schemes, self.n_bands)
+            p.contract_primary, p.referral_follow, len(PROGRAMS), SEVERITY_LEVELS, self.n_schemes, self.n_bands,
+            shifted)
 
     def utilities_numpy(self, b: "Batch") -> tuple[np.ndarray, ...]:
         """The numpy reference path. Gathers use ndarray.take (several times faster than fancy

@@ -65,6 +65,7 @@ class IllnessModel:
                 rates[2 * b + chronic] = (band.outpatient_rate * m_out, band.inpatient_rate * m_in)
         self.annual_rates = rates
         self.severity_p = np.array([ill.severity["outpatient"], ill.severity["inpatient"]])
+        self.severity_cum = np.cumsum(self.severity_p, axis=1)
         self.psychiatric_share = ill.psychiatric_share
         self.emergency_share = np.array(ill.emergency_share)
         self.season = ill.seasonality
@@ -89,8 +90,10 @@ class IllnessModel:
         pick = np.floor(rng.random(cell.size) * self.sizes[group]).astype(np.int64)
         person = self.flat_members[self.offsets[group] + pick]
         u = rng.random(person.size)
-        cum = np.cumsum(self.severity_p, axis=1)
-        severity = (1 + (u[:, None] > cum[care][:, :-1]).sum(axis=1)).astype(np.int8)
+        severity = np.empty(person.size, dtype=np.int8)
+        for c in (0, 1):          # 1 + how many of the care type's cumulative shares lie below u
+            mine = care == c
+            severity[mine] = 1 + np.searchsorted(self.severity_cum[c, :-1], u[mine], side="left")
         program = ((care == 1) & (rng.random(person.size) < self.psychiatric_share)).astype(np.int8)
         emergency = (care == 1) & (program == 0) & (rng.random(person.size) < self.emergency_share[severity - 1])
         return Episodes(person, care, severity, program, emergency, rng.random((person.size, 2 * N_RN)))

@@ -24,9 +24,11 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
               row_allowed, row_serves, row_cost, row_fund_nocap, penalised, row_static_u,
               annual_cap, income_factor, beta_table, group, hassle_care, wait_fac,
               w_wait, w_trust, trust_reference, w_contract, w_follow,
-              n_programs, n_severity, n_schemes, n_bands):
+              n_programs, n_severity, n_schemes, n_bands, shift):
     """Alternatives, their tiers, allowed mask, utilities and P(file) of a batch (sim.choosing.utilities);
-    utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there)."""
+    utilities and P(file) are 0 where an alternative is not allowed (the numpy path leaves them unused there).
+    With `shift`, each row comes back as the logit's exponent: minus its maximum over allowed
+    alternatives, -inf elsewhere."""
     E = person.size
     K = choice_set.shape[1]
     alt = np.empty((E, K), dtype=choice_set.dtype)
@@ -34,31 +36,58 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
     allowed = np.empty((E, K), dtype=np.bool_)
     u = np.empty((E, K))
     p_file = np.empty((E, K))
+    T = trust.shape[1]
+    # the residents' columns, gathered first in tight loops: independent random reads overlap in memory
+    g_v = np.empty(E, dtype=np.int64)
+    g_sch = np.empty(E, dtype=np.int64)
+    g_ib = np.empty(E, dtype=np.int64)
+    g_ab = np.empty(E, dtype=np.int64)
+    g_fund = np.empty(E, dtype=fund_ytd.dtype)
+    g_con = np.empty(E, dtype=np.bool_)
+    g_tr = np.empty((E, T), dtype=trust.dtype)
+    g_icr = np.zeros(E, dtype=np.bool_)
+    g_xh = np.zeros(E)
     for e in range(E):
         i = person[e]
-        v = np.int64(village[i])
+        g_v[e] = village[i]
+        g_sch[e] = scheme[i]
+        g_ib[e] = income_band[i]
+        g_ab[e] = age_band[i]
+        g_fund[e] = fund_ytd[i, np.int64(care[e])]
+        g_con[e] = contracted[i]
+        for t in range(T):
+            g_tr[e, t] = trust[i, t]
+    if has_in_county_referral:
+        for e in range(E):
+            g_icr[e] = in_county_referral[person[e]]
+    if has_extra_hassle:
+        for e in range(E):
+            g_xh[e] = extra_hassle[person[e], np.int64(care[e])]
+    for e in range(E):
+        v = g_v[e]
         c = np.int64(care[e])
         s = np.int64(sev[e])
         g = np.int64(program[e])
         vcp = (v * 2 + c) * n_programs + g
         row = vcp * n_severity + s - 1
-        sch = np.int64(scheme[i])
-        cap_left = annual_cap[sch, c] - fund_ytd[i, c]
+        sch = g_sch[e]
+        cap_left = annual_cap[sch, c] - g_fund[e]
         if cap_left < 0:
             cap_left = 0
-        weight = income_factor[income_band[i]] / 100
+        weight = income_factor[g_ib[e]] / 100
         beta = beta_table[c, group[s - 1]]
         hassle = hassle_care[c]
         if has_extra_hassle:
-            hassle = hassle + (0.0 if emergency[e] else extra_hassle[i, c])
+            hassle = hassle + (0.0 if emergency[e] else g_xh[e])
         base = (row * n_schemes + sch) * 2
         cap_row = v * n_programs + g
-        serve_row = v * n_bands + np.int64(age_band[i])
+        serve_row = v * n_bands + g_ab[e]
         pen_row = v * n_schemes + sch
         is_filed = filed[e]
         ex = np.int64(excluded[e])
         wt, tt, tc, tf = w_wait[c], w_trust[c], w_contract[c], w_follow[c]
-        icr = has_in_county_referral and in_county_referral[i]
+        icr = g_icr[e]
+        con = g_con[e]
         for k in range(K):
             alt[e, k] = choice_set[v, k]
             t = alt_tier[v, k]
@@ -92,29 +121,27 @@ def utilities(person, care, sev, program, ref_capability, filed, excluded, refer
                 follows = meets and referred_up[e]
             if icr:
                 follows = follows and alt_in_county[v, k]
-            tr = trust[i, t] - trust_reference
-            cp = 1.0 if (contracted[i] and primary) else 0.0
+            tr = g_tr[e, t] - trust_reference
+            cp = 1.0 if (con and primary) else 0.0
             fo = 1.0 if follows else 0.0
             yuan = -cost_yuan - wt * wait_fac[alt_safe[v, k]] + tt * np.float64(tr) + tc * cp + tf * fo
             u[e, k] = row_static_u[row, k] + beta * yuan
+        if shift:
+            _shift_row(u, allowed, e, K)
     return alt, tier, allowed, u, p_file
 
 
-@njit(cache=True, nogil=True)
-def shifted_utilities(u, allowed):
-    """u minus its row maximum over allowed alternatives, -inf elsewhere (sim.choice._mnl_weights before exp)."""
-    E, K = u.shape
-    x = np.empty((E, K))
-    for e in range(E):
-        top = -np.inf
-        for k in range(K):
-            if allowed[e, k] and u[e, k] > top:
-                top = u[e, k]
-        if not np.isfinite(top):
-            top = 0.0
-        for k in range(K):
-            x[e, k] = u[e, k] - top if allowed[e, k] else -np.inf
-    return x
+@njit(cache=True, nogil=True, inline="always")
+def _shift_row(u, allowed, e, K):
+    """Row e of u minus its maximum over allowed alternatives, -inf elsewhere, in place."""
+    top = -np.inf
+    for k in range(K):
+        if allowed[e, k] and u[e, k] > top:
+            top = u[e, k]
+    if not np.isfinite(top):
+        top = 0.0
+    for k in range(K):
+        u[e, k] = u[e, k] - top if allowed[e, k] else -np.inf
 
 
 @njit(cache=True, nogil=True)
@@ -138,6 +165,100 @@ def draw(weights, uniform):
                 n += 1
         pick[e] = n
     return pick
+
+
+@njit(cache=True, nogil=True)
+def draw_own(weights, rn, attempt, column, later, n_attempts):
+    """draw with each episode's own number for this attempt (rn[e, column + 3 x attempt]) and, past
+    n_attempts, the next of `later` in batch order (sim.model._uniforms then draw)."""
+    E = attempt.size
+    uniform = np.empty(E)
+    j = 0
+    for e in range(E):
+        a = np.int64(attempt[e])
+        if a < n_attempts:
+            uniform[e] = rn[e, column + 3 * a]
+        else:
+            uniform[e] = later[j]
+            j += 1
+    return draw(weights, uniform)
+
+
+@njit(cache=True, nogil=True)
+def nearest_capable(idx, pick, person, program, severity, village, alt_capability, alt_hours, allowed, n_programs):
+    """Set pick[e] for rows `idx`: the nearest allowed alternative that can treat the severity (the most
+    capable allowed one if none can), -1 if nothing is allowed (sim.choosing.ChoiceTables.nearest_capable,
+    with numpy's argmin/argmax tie rule: the first)."""
+    K = allowed.shape[1]
+    for j in range(idx.size):
+        e = idx[j]
+        v = np.int64(village[person[e]])
+        row = v * n_programs + np.int64(program[e])
+        s = severity[e]
+        near, near_h, best, best_c = 0, np.inf, 0, -np.inf
+        any_allowed, any_capable = False, False
+        for k in range(K):
+            ok = allowed[e, k]
+            c = alt_capability[row, k]
+            capable = ok and c >= s
+            h = alt_hours[v, s - 1, k] if capable else np.inf
+            cv = c if ok else -np.inf
+            if k == 0 or h < near_h:
+                near, near_h = k, h
+            if k == 0 or cv > best_c:
+                best, best_c = k, cv
+            any_allowed = any_allowed or ok
+            any_capable = any_capable or capable
+        pick[e] = (near if any_capable else best) if any_allowed else -1
+
+
+@njit(cache=True, nogil=True)
+def ration(key, capacity_left, go, severity, rn, col_order, waited):
+    """Served mask of arrivals (rows `go` of the batch) at their facility x care `key`: per key, the first
+    floor(capacity_left) by severity (highest first), days waited (longest first), then the episode's
+    order number rn[e, col_order] (sim.capacity.ration, whose lexsort is stable like these sorts)."""
+    n = key.size
+    served = np.ones(n, dtype=np.bool_)
+    demand = np.zeros(capacity_left.size, dtype=np.int64)
+    for i in range(n):
+        demand[key[i]] += 1
+    full = np.zeros(capacity_left.size, dtype=np.bool_)
+    n_contested = 0
+    for i in range(n):
+        k = key[i]
+        if demand[k] > np.floor(capacity_left[k] + 1e-9):
+            full[k] = True
+            n_contested += 1
+    if n_contested == 0:
+        return served
+    idx = np.empty(n_contested, dtype=np.int64)
+    j = 0
+    for i in range(n):
+        if full[key[i]]:
+            idx[j] = i
+            j += 1
+    arrival = np.empty(n_contested)
+    s_lo, s_hi, w_lo, w_hi = np.int64(severity[go[idx[0]]]), np.int64(severity[go[idx[0]]]), waited[idx[0]], waited[idx[0]]
+    for j in range(n_contested):
+        i = idx[j]
+        arrival[j] = rn[go[i], col_order]
+        s = np.int64(severity[go[i]])
+        s_lo, s_hi = min(s_lo, s), max(s_hi, s)
+        w_lo, w_hi = min(w_lo, waited[i]), max(w_hi, waited[i])
+    by_arrival = np.argsort(arrival, kind="mergesort")
+    rank_key = np.empty(n_contested, dtype=np.int64)
+    for j in range(n_contested):
+        i = idx[by_arrival[j]]
+        rank_key[j] = ((key[i] * (s_hi - s_lo + 1) + (s_hi - np.int64(severity[go[i]]))) * (w_hi - w_lo + 1)
+                       + (w_hi - waited[i]))
+    order = by_arrival[np.argsort(rank_key, kind="mergesort")]
+    first, current = 0, -1
+    for r in range(n_contested):
+        i = idx[order[r]]
+        if key[i] != current:
+            current, first = key[i], r
+        served[i] = (r - first) < np.floor(capacity_left[key[i]] + 1e-9)
+    return served
 
 
 @njit(cache=True, nogil=True)
@@ -189,7 +310,7 @@ def serve_books(f, care, tier, person, program, severity, ref_tier, referred_dow
               filed[e], slots, beds_free, record, village_served, flows, tier_hospital)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _book(fac, c, t, v, program, severity, r, down, filed, slots, beds_free, record, village_served, flows,
           tier_hospital):
     """One served episode takes its slot or bed and, when recording, counts in the flow tables; the
@@ -222,9 +343,10 @@ def admit(occupied, calendar, facility, los, day):
 
 @njit(cache=True, nogil=True)
 def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, program, severity, filed,
-           fac_tier, capability_p, up_slope, n_attempts, col_filing, col_door):
+           fac_tier, capability_p, up_slope, n_attempts, col_filing, col_door, arrivals):
     """Episodes that chose (`go`) arrive: facility, filing decision (updates `filed`), tier, capability,
-    the referral-up draw and whether an admission is referred up at the door (sim.model._one_round)."""
+    the referral-up draw and whether an admission is referred up at the door (sim.model._one_round);
+    counted in `arrivals` (F, 2) by facility x care."""
     n = go.size
     f = np.empty(n, dtype=np.int64)
     tier = np.empty(n, dtype=np.int64)
@@ -238,6 +360,7 @@ def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, p
         a = attempt[e]
         fi = alt[e, pick[e]]
         f[i] = fi
+        arrivals[fi, np.int64(care[e])] += 1
         if a < n_attempts:
             uf = rn[e, col_filing + 3 * a]
             ud = rn[e, col_door + 3 * a]
@@ -273,25 +396,48 @@ def costs(mean_cost_fen, f, care, program, severity, noise):
 @njit(cache=True, nogil=True)
 def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, filed, noise, mean_cost_fen,
          scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd, oop_ytd, slots, beds_free, record,
-         village, village_served, flows, tier_hospital):
+         village, village_served, flows, tier_hospital, displaced, waited, fixed_wait, day_counts, day_wait,
+         trust, served_signal, per_wait_day, rate):
     """Served episodes (rows `e` of the round's batch): cost, settlement and accounts (costs, settle),
-    slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen."""
+    slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen.
+    Also counts today's served, served after displacement, fund, out of pocket and cost per facility x
+    care into `day_counts` (5, F, 2), and adds the days waited (plus the fixed wait) to `day_wait`
+    (F, 2) in batch order, as the model's day log would (sim.model._flush_log). Last, trust moves towards
+    the served signal, clipped to [0, 1] (learn_trust, as sim.model._serve's call of _trust)."""
     n = e.size
+    who = np.empty(n, dtype=np.int64)
+    sch = np.empty(n, dtype=np.int64)
+    vil = np.empty(n, dtype=np.int64)
+    fl = np.empty(n, dtype=np.bool_)
+    ytd = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        who[i] = person[e[i]]
+    for i in range(n):          # the residents' columns first: independent reads overlap in memory
+        p = who[i]
+        sch[i] = scheme[p]
+        vil[i] = village[p]
+        fl[i] = filed[e[i]]
+        ytd[i] = fund_ytd[p, care[i]] + oop_ytd[p]     # unused: warms the accounts' lines for settle
     cost = np.empty(n, dtype=np.int64)
     for i in range(n):
         k = e[i]
         cost[i] = np.int64(max(1.0, np.rint(mean_cost_fen[f[i], care[i], program[k], severity[k] - 1] * noise[i])))
-    sch = np.empty(n, dtype=np.int64)
-    who = np.empty(n, dtype=np.int64)
-    fl = np.empty(n, dtype=np.bool_)
-    for i in range(n):
-        who[i] = person[e[i]]
-        sch[i] = scheme[who[i]]
-        fl[i] = filed[e[i]]
     fund, oop = settle(deductible, ratio, covered, penalty, annual_cap, sch, care, tier, fl, cost, who, fund_ytd,
                        oop_ytd)
     for i in range(n):
         k = e[i]
-        _book(f[i], care[i], tier[i], village[who[i]], program[k], severity[k], ref_tier[k], referred_down[k],
-              filed[k], slots, beds_free, record, village_served, flows, tier_hospital)
+        fi, ci = f[i], care[i]
+        _book(fi, ci, tier[i], vil[i], program[k], severity[k], ref_tier[k], referred_down[k],
+              fl[i], slots, beds_free, record, village_served, flows, tier_hospital)
+        day_counts[0, fi, ci] += 1
+        if displaced[k]:
+            day_counts[1, fi, ci] += 1
+        day_counts[2, fi, ci] += fund[i]
+        day_counts[3, fi, ci] += oop[i]
+        day_counts[4, fi, ci] += cost[i]
+        day_wait[fi, ci] += waited[i] + fixed_wait[fi]
+    signal = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        signal[i] = np.float32(min(max(served_signal + per_wait_day * waited[i], 0.0), 1.0))
+    learn_trust(trust, who, tier, signal, rate)
     return cost, fund, oop

@@ -141,6 +141,8 @@ _BATCH_FIELDS = tuple(f.name for f in fields(Batch))
 RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
                "nonresident_served")    # patients from outside the county (full scale; sim.background)
+_KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill
+                  "arrivals")                                                      # and sim.kernels.arrive
 PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # how a served episode got there
 
 
@@ -385,6 +387,9 @@ class GradedCareModel(mesa.Model):
                                                                self.streams["background"])
                                    if self.background.active else None)
         self._log: dict[str, list] = {}
+        n_f = len(self.facilities)
+        self._day_counts = np.zeros((len(_KERNEL_COUNTS), n_f, 2), dtype=np.int64)   # sim.kernels.bill
+        self._day_wait = np.zeros((n_f, 2))
         for _ in range(self.config.choice.max_tries_per_day):
             if len(batch) == 0:
                 break
@@ -438,6 +443,11 @@ class GradedCareModel(mesa.Model):
         self._log.setdefault(key, []).append((f * 2 + care, weights))
 
     def _flush_log(self, d: int) -> None:
+        """Add the day's tallies to the records: the logged ones, then the compiled serving's counts
+        (integers, so the same as logged) and waits (summed in the same order, rounded once)."""
+        for key, counts in zip(_KERNEL_COUNTS, self._day_counts):
+            self.records[key][d] += counts
+        self.records["wait_days"][d] += np.rint(self._day_wait).astype(np.int64)
         n = 2 * len(self.facilities)
         for key, parts in self._log.items():
             idx = np.concatenate([i for i, _ in parts])
@@ -463,6 +473,8 @@ class GradedCareModel(mesa.Model):
         """The round's choice, shared by both engines: utilities, the logit pick (-1: nothing allowed)
         and, on a first attempt, emergencies sent to the nearest capable facility (ODD §3.3.3).
         Returns alternatives, filing probabilities, the attempt before this round and the pick."""
+        if self.engine != "numpy" and not self.choice_params.nested:
+            return self._choose_fast(b)
         alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
         attempt = b.attempt.copy()
         b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
@@ -471,6 +483,23 @@ class GradedCareModel(mesa.Model):
         if first_emergency.any():
             idx = np.flatnonzero(first_emergency)
             pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
+        return alt, p_file, attempt, pick
+
+    def _choose_fast(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """_choose compiled: the utility kernel returns the logit's exponents, numpy takes their exp, one
+        kernel draws with the episodes' own numbers, another routes emergencies; the same numbers."""
+        from . import kernels
+        alt, _, allowed, x, p_file = self.chooser.utilities_fast(b, shifted=True)
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
+        n_later = int(np.count_nonzero(attempt >= ATTEMPTS))
+        later = self.streams["rechoice"].random(n_later) if n_later else np.zeros(0)
+        pick = kernels.draw_own(np.exp(x, out=x), b.rn, attempt, RN_CHOICE, later, ATTEMPTS)
+        first_emergency = (attempt == 0) & b.emergency
+        if first_emergency.any():
+            ch = self.chooser
+            kernels.nearest_capable(np.flatnonzero(first_emergency), pick, b.person, b.program, b.severity,
+                                    self.population.village, ch.alt_capability, ch.alt_hours, allowed, len(PROGRAMS))
         return alt, p_file, attempt, pick
 
     def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
@@ -539,24 +568,27 @@ class GradedCareModel(mesa.Model):
     def _one_round_fast(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
         """_one_round with the episodes addressed by index instead of copied batches, and the arrival
         stage compiled (sim.kernels.arrive); the same draws in the same order, so the same numbers."""
-        from .kernels import arrive
+        from . import kernels
         fac, cfg = self.facilities, self.config
         alt, p_file, attempt, pick = self._choose(b)
         go = np.flatnonzero(pick >= 0)
-        left_over = [] if go.size == len(b) else [b.take(np.flatnonzero(pick < 0))]
+        stuck = np.zeros(0, dtype=np.int64) if go.size == len(b) else np.flatnonzero(pick < 0)
         n_later = int(np.count_nonzero(attempt.take(go) >= ATTEMPTS))
         rng = self.streams["referral"]
         filing_later = rng.random(n_later) if n_later else np.zeros(0)
         door_later = rng.random(n_later) if n_later else np.zeros(0)
-        f, tier, capability, shortfall, ref_draw, door = arrive(
+        f, tier, capability, shortfall, ref_draw, door = kernels.arrive(
             go, pick, alt, p_file, attempt, b.rn, filing_later, door_later, b.care, b.program, b.severity, b.filed,
-            fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR)
+            fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR,
+            self._day_counts[_KERNEL_COUNTS.index("arrivals")])
         care = b.care.take(go).astype(np.int64)
-        self._tally("arrivals", f, care)
         pos = pick.take(go)
-        if door.any():
+        up = np.zeros(0, dtype=np.int64)
+        if door.any():                      # referred up at the door (as _refer_up_at_door)
             i = np.flatnonzero(door)
-            left_over.append(self._refer_up_at_door(b.take(go[i]), f[i], tier[i], capability[i]))
+            up, up_tier, up_capability = go[i], tier[i], capability[i]
+            self._tally("referred_up_at", f[i], 1)
+            self._trust(b.person.take(up), up_tier, cfg.trust.referred_up)
             i = np.flatnonzero(~door)
             go, f, pos, care, tier, ref_draw, shortfall, capability = (
                 go[i], f[i], pos[i], care[i], tier[i], ref_draw[i], shortfall[i], capability[i])
@@ -566,12 +598,16 @@ class GradedCareModel(mesa.Model):
         if self._background_demand is not None:
             capacity = self._background_share(key, capacity, slots, beds_free, d)
         waited = d - b.onset.take(go)
-        served = ration(key, capacity, b.severity.take(go), waited, b.rn[go, RN_ORDER])
+        served = kernels.ration(key, capacity, go, b.severity, b.rn, RN_ORDER, waited)
 
         rej = np.flatnonzero(~served)
-        if rej.size:
-            left_over.append(self._displace(b.take(go[rej]), f[rej], care[rej], tier[rej], pos[rej], d))
+        away = go[rej]
+        if rej.size:                        # displaced (as _displace)
+            self._tally("rejected", f[rej], care[rej])
+            self._trust(b.person.take(away), tier[rej], cfg.trust.rejected)
+            np.add.at(self.daily["displaced"][d], b.care.take(away)[~b.displaced.take(away)], 1)
         s = np.flatnonzero(served)
+        cont = None
         if s.size:
             self._serve_fast(b, go[s], f[s], care[s], tier[s], waited[s], d, slots, beds_free)
             out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
@@ -580,20 +616,28 @@ class GradedCareModel(mesa.Model):
                 self._trust(b.person.take(go[out_ref]), tier[out_ref], cfg.trust.referred_up)
                 e = go[out_ref]
                 n = out_ref.size
-                left_over.append(Batch.new(b.person.take(e), b.care.take(e), b.severity.take(e), b.program.take(e), d,
-                                           np.ones(n, dtype=bool), self._with_child_block(b.rn[e, N_RN:]),
-                                           referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
-                                           ref_tier=tier[out_ref]))
+                cont = Batch.new(b.person.take(e), b.care.take(e), b.severity.take(e), b.program.take(e), d,
+                                 np.ones(n, dtype=bool), self._with_child_block(b.rn[e, N_RN:]),
+                                 referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
+                                 ref_tier=tier[out_ref])
                 self.daily["continuations"][d, 0] += n
-        return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
+        # who is left, in _one_round's order (stuck, referred up at the door, displaced, continuations), in one copy
+        left = b.take(np.concatenate([stuck, up, away]) if up.size or away.size else stuck)
+        if up.size:
+            at = slice(stuck.size, stuck.size + up.size)
+            left.ref_capability[at] = up_capability
+            left.ref_tier[at] = up_tier
+            left.referred_up[at] = True
+            left.filed[at] = True
+        if away.size:
+            at = slice(stuck.size + up.size, None)
+            left.displaced[at] = True
+            left.excluded[at] |= np.left_shift(1, pos[rej]).astype(np.int64)
+        return Batch.concat([left, cont]) if cont is not None else left
 
     def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-        """The logit draw (sim.choice); the fast engine fuses it except for numpy's exp (bit-identical)."""
-        if self.engine == "numpy" or self.choice_params.nested:
-            return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
-        from . import kernels
-        x = kernels.shifted_utilities(u, allowed)
-        return kernels.draw(np.exp(x, out=x), uniform)
+        """The logit draw (sim.choice); the fast engine's is in _choose_fast."""
+        return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
 
     def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
         """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
@@ -633,10 +677,6 @@ class GradedCareModel(mesa.Model):
         from .kernels import bill
         pop, cfg, t = self.population, self.config, self.benefits
         person = b.person.take(e)
-        self._tally("served", f, care)
-        after = b.displaced.take(e)
-        self._tally("served_after_displacement", f[after], care[after])
-        self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
         sd = self.cost_sd[tier]
         noise = np.exp(sd * _normal(b.rn[e, RN_COST]) - 0.5 * sd ** 2)
         year = self.date.year - self.record_years[0]
@@ -644,10 +684,9 @@ class GradedCareModel(mesa.Model):
                                noise, self.mean_cost_fen, pop.scheme, t.deductible, t.ratio, t.covered,
                                t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
                                d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
-                               self.tier_hospital)
-        self._tally("fund", f, care, fund)
-        self._tally("oop", f, care, oop)
-        self._tally("cost", f, care, cost)
+                               self.tier_hospital, b.displaced, waited, self.facilities.fixed_wait, self._day_counts,
+                               self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day),
+                               np.float32(cfg.trust.learning_rate))
         for community in self.communities:
             community.charge(d, person, fund, self.tier_in_county[tier])
 
@@ -666,8 +705,6 @@ class GradedCareModel(mesa.Model):
                 self.followup_day = np.concatenate([self.followup_day, d + los[down]])
                 self.followup_person = np.concatenate([self.followup_person, person[inp][down]])
                 self.followup_rn = np.concatenate([self.followup_rn, b.rn[ei[down], N_RN:]])
-        signal = cfg.trust.served + cfg.trust.per_wait_day * waited
-        self._trust(person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
 
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
