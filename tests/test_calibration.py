@@ -207,3 +207,13 @@ def test_apply_refuses_a_value_the_base_file_does_not_write_before_running(tmp_p
     err = capsys.readouterr().err
     assert f"parameters.{KEY}:" in err and "calibrated.yaml" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_change_of_model_code_changes_the_fingerprint(tmp_path, monkeypatch):
+    """Stored evaluations are reused only for the same model code."""
+    from sim.calibration import spec
+
+    cal = load_calibration(_write(tmp_path))
+    before = cal.fingerprint()
+    monkeypatch.setattr(spec, "model_code_fingerprint", lambda: "other code")
+    assert cal.fingerprint() != before

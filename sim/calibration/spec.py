@@ -133,11 +133,25 @@ class Calibration:
         return list(dict.fromkeys((t.indicator, t.period) for t in self.targets))
 
     def fingerprint(self) -> str:
-        """Same fingerprint = same simulated numbers for the same parameter values (evaluations reusable)."""
+        """Same fingerprint = same simulated numbers for the same parameter values (evaluations reusable):
+        the same config, seeds, scale and measures, and the same model code."""
         blob = json.dumps({"tree": self.tree, "seeds": self.seeds, "scale": self.spec.scale,
-                           "measures": self.measures(), "scales": [(p.key, p.scales) for p in self.parameters]},
+                           "measures": self.measures(), "scales": [(p.key, p.scales) for p in self.parameters],
+                           "model": model_code_fingerprint()},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def model_code_fingerprint() -> str:
+    """A hash of the simulation's source (sim/, without figures and dashboard): a stored evaluation
+    made by other model code is not reused."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root)
+        if rel.parts[0] not in ("figures", "dashboard"):
+            h.update(str(rel).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _cast(value: float, integer: bool) -> float | int:
