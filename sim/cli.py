@@ -178,7 +178,7 @@ def _writable_folder(out: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import ConfigError
-    from .experiment import plan_run, run_experiment
+    from .experiment import plan_run, run_planned
     from .resources import check_cost, cores
     from .results import RunsFailed
     if Path(args.experiment).is_file() and not _is_experiment(args.experiment):
@@ -204,10 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"resuming {folder}: {done} of {len(plan.runs)} runs already done", file=sys.stderr)
     t0 = time.time()
     try:
-        result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
-                                scale=plan.scale, resume=folder, progress=not args.quiet,
-                                uncertainty=plan.uncertainty if plan.ranges or plan.ensemble else None,
-                                scheduler=args.scheduler)
+        result = run_planned(plan, folder, args.out, workers, args.scheduler, progress=not args.quiet)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -203,7 +203,7 @@ def _git_commit() -> str | None:
 
 
 def start_manifest(folder: Path, plan: "Plan") -> dict:
-    import mesa
+    from importlib.metadata import version      # Mesa's version without importing Mesa (workers run the model)
 
     from . import __version__
 
@@ -235,7 +235,7 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "scenarios": {s.name: {"description": next((x.description for x in plan.spec.scenarios if x.name == s.name), ""),
                                "policies": s.policies, "config": s.config.model_dump(mode="json")}
                       for s in plan.scenarios},
-        "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
+        "versions": {"gradsim": __version__, "mesa": version("mesa"), "numpy": np.__version__,
                      "pandas": pd.__version__, "python": sys.version.split()[0], "platform": platform.platform()},
         "git_commit": _git_commit(),
         **({"sweep": {**plan.sweep.as_dict(), "samples": len(plan.sweep.samples)}} if plan.sweep else {}),

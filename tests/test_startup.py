@@ -1,4 +1,6 @@
-"""`gradsim --help` and `gradsim check` import only what they need (start-up time, docs/performance.md).
+"""Each command imports only what it needs (start-up time, docs/performance.md): `--help` and
+`check` no simulation libraries, `run --workers 1` runs in its own process, and the parent of
+worker processes leaves Mesa, numba and the model to the workers.
 
 Asserts which modules are loaded, not how long it takes: no test here measures time.
 """
@@ -7,8 +9,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, SMALL
 
 PROBE = """
 import json, sys
@@ -17,7 +20,8 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-heavy = ("pandas", "pyarrow", "mesa", "scipy.stats", "numba", "matplotlib", "pydantic", "yaml", "numpy")
+heavy = ("pandas", "pyarrow", "mesa", "scipy.stats", "numba", "matplotlib", "pydantic", "yaml", "numpy",
+         "sim.policies.levers", "sim.model")
 print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
@@ -25,6 +29,15 @@ print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]
 def _loaded(*args: str) -> dict:
     out = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _tiny_experiment(tmp_path: Path, replications: int) -> Path:
+    """A few cheap runs of the small county (a short horizon, no warm-up)."""
+    spec = {"name": "tiny", "config": str(SMALL), "replications": replications, "seed": 3, "scale": 0.05,
+            "horizon": {"start": "2022-01-01", "end": "2022-01-10", "warmup_days": 0}}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(json.dumps(spec))
+    return path
 
 
 def test_help_loads_neither_the_schema_nor_numpy():
@@ -38,3 +51,29 @@ def test_check_loads_no_pandas_mesa_scipy_stats_or_numba():
     assert got["code"] == 0
     assert not {"pandas", "pyarrow", "mesa", "scipy.stats", "numba", "matplotlib"} & set(got["loaded"])
     assert {"pydantic", "yaml"} <= set(got["loaded"])      # what validating needs
+    assert "sim.policies.levers" not in got["loaded"]       # no scenario has a policy: no lever is imported
+
+
+def test_check_of_an_experiment_with_policies_loads_the_levers_it_validates():
+    got = _loaded("check", "experiments/medical_community_reform.yaml")
+    assert got["code"] == 0
+    assert "sim.policies.levers" in got["loaded"]
+    assert not {"pandas", "mesa", "numba", "sim.model"} & set(got["loaded"])
+
+
+def test_run_with_one_worker_runs_in_this_process(tmp_path):
+    exp = _tiny_experiment(tmp_path, replications=2)
+    got = _loaded("run", str(exp), "--workers", "1", "--out", str(tmp_path / "out"), "--quiet")
+    assert got["code"] == 0
+    assert {"sim.model", "mesa"} <= set(got["loaded"])      # the model ran here, not in a worker process
+    assert len(list((tmp_path / "out" / "tiny").glob("*/runs/*.indicators.parquet"))) == 2
+
+
+def test_the_parent_of_worker_processes_imports_neither_mesa_nor_numba_nor_the_model(tmp_path):
+    exp = _tiny_experiment(tmp_path, replications=2)
+    got = _loaded("run", str(exp), "--workers", "2", "--out", str(tmp_path / "out"), "--quiet")
+    assert got["code"] == 0
+    assert not {"mesa", "numba", "sim.model"} & set(got["loaded"])
+    assert {"pandas", "pyarrow"} <= set(got["loaded"])       # the parent combines the workers' tables
+    folders = list((tmp_path / "out" / "tiny").glob("*/runs"))
+    assert len(folders) == 1 and len(list(folders[0].glob("*.indicators.parquet"))) == 2
