@@ -426,13 +426,14 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def _split(path: str) -> list[str | int]:
+def split_path(path: str) -> list[str | int]:
+    """The keys of a dotted path: "a.0.b" -> ["a", 0, "b"]."""
     return [int(p) if p.isdigit() else p for p in str(path).split(".")]
 
 
 def set_dotted(tree: dict, dotted: str, value: Any, file: str | Path | None = None) -> None:
     """Set tree[a][b][0][c] = value for dotted 'a.b.0.c'; every step but the last must exist."""
-    keys = _split(dotted)
+    keys = split_path(dotted)
     node: Any = tree
     for i, key in enumerate(keys[:-1]):
         here = ".".join(map(str, keys[: i + 1]))
@@ -460,7 +461,7 @@ def set_dotted(tree: dict, dotted: str, value: Any, file: str | Path | None = No
 
 def get_dotted(tree: Any, dotted: str) -> Any:
     node = tree
-    for key in _split(dotted):
+    for key in split_path(dotted):
         node = node[key]
     return node
 

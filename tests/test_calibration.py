@@ -148,3 +148,59 @@ def test_overlay_writes_a_value_the_base_leaves_at_its_default(tmp_path):
     assert cfg.facilities.hospitals[0].nonresident_admissions == 1234.57
     tree = yaml.safe_load(text)
     assert tree["choice.wtp.shortfall.inpatient"] == {"value": 20000.0, "uncertain": {"low": 3000, "high": 20000.0}}
+
+
+def test_apply_changes_only_the_fitted_numbers_of_the_seed_config(tmp_path):
+    """--apply on the seed: each fitted scalar gets its new text, every comment and other byte stays."""
+    from sim.calibration.apply import write_into_base
+    from sim.calibration.report import fitted_values
+    from sim.calibration.search import Evaluation
+    import sim
+
+    root = SMALL.parents[2]
+    cal = load_calibration(root / "experiments" / "calibrate_seed_county.yaml")
+    base = tmp_path / "seed_county.yaml"
+    original = Path(cal.config_file).read_text(encoding="utf-8")
+    base.write_text(original, encoding="utf-8")
+    fit = {p.key: (p.low + p.high) / 2 for p in cal.parameters}
+    fit["choice.wtp.shortfall.inpatient"] = 39000.0                 # outside its documented range: widened
+    values = fitted_values(cal, Evaluation("x", 0, "search", fit, [], {}, 1.0, True))
+    write_into_base(base, values, "Calibrated by `gradsim calibrate test` on a test day")
+    new = base.read_text(encoding="utf-8").splitlines()
+    old = original.splitlines()
+    provenance = [ln for ln in new if ln.startswith("# Calibrated by `gradsim calibrate test`")]
+    assert new[0] == old[0] and len(provenance) == 1 and len(new) == len(old) + 1
+    changed = [(a, b) for a, b in zip(old, [ln for ln in new if ln not in provenance]) if a != b]
+    assert 0 < len(changed) <= len(values)
+    for a, b in changed:                                        # a trailing comment survives
+        assert a.partition("#")[2] == b.partition("#")[2]
+    cfg_tree = yaml.safe_load(base.read_text(encoding="utf-8"))
+    assert cfg_tree["choice"]["wtp"]["shortfall"]["inpatient"] == {"value": 39000.0,
+                                                                  "uncertain": {"low": 3000, "high": 39000.0}}
+    cfg = sim.load_config(base)
+    assert cfg.referral.up_slope == pytest.approx(fit["referral.up_slope"], rel=1e-5)
+    assert cfg.illness.psychiatric_share == pytest.approx(fit["illness.psychiatric_share"], rel=1e-5)
+
+
+def test_apply_writes_the_best_fit_into_the_base_file(tmp_path):
+    base = tmp_path / "county.yaml"
+    base.write_text(f"# my county\nextends: {SMALL}\nname: mine\nchoice:\n  wtp:\n    constant:\n"
+                    f"      outpatient: {{township: 1500.0}}   # fitted: the township's constant\n", encoding="utf-8")
+    path = _write(tmp_path, config=str(base), search={"method": "nelder-mead", "max_evaluations": 4},
+                  ensemble={"samples": 0})
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out"), "--quiet", "--apply"]) == 0
+    history = pd.read_csv(tmp_path / "out" / "synthetic" / "history.csv")
+    best = history.loc[history["objective"].idxmin(), KEY]
+    text = base.read_text(encoding="utf-8")
+    assert text.startswith("# my county\n# Calibrated by `gradsim calibrate")
+    assert f"outpatient: {{township: {best:.6g}}}   # fitted: the township's constant" in text
+    import sim
+    assert sim.load_config(base).choice.wtp.constant["outpatient"]["township"] == pytest.approx(best, rel=1e-5)
+
+
+def test_apply_refuses_a_value_the_base_file_does_not_write_before_running(tmp_path, capsys):
+    path = _write(tmp_path)                               # the small county inherits KEY from the seed
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out"), "--quiet", "--apply"]) == 2
+    err = capsys.readouterr().err
+    assert f"parameters.{KEY}:" in err and "calibrated.yaml" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

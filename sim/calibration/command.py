@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -17,6 +18,9 @@ def add_parser(sub) -> None:
     c.add_argument("--max-evaluations", type=int, default=None, help="override search.max_evaluations")
     c.add_argument("--max-minutes", type=float, default=None, help="override search.max_minutes")
     c.add_argument("--ensemble-samples", type=int, default=None, help="override ensemble.samples")
+    c.add_argument("--apply", action="store_true",
+                   help="also write the fitted values into the base config itself (only their numbers change; "
+                        "comments and layout stay)")
     c.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
@@ -24,7 +28,6 @@ def add_parser(sub) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..config import ConfigError
     from ..resources import cores
-    from ..config import ConfigError
     from . import calibrate, load_calibration
     from .objective import measure_key, residuals
 
@@ -38,6 +41,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cal.spec.ensemble.samples = args.ensemble_samples
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise ConfigError("--max-minutes must be above 0", None, "--max-minutes")
+    if args.apply:
+        from .apply import missing_paths
+        missing = missing_paths(cal.config_file, list(cal.expand({p.key: p.start for p in cal.parameters})))
+        if missing:
+            raise ConfigError(f"--apply writes each fit where the base config writes the value, and "
+                              f"{Path(cal.config_file).name} does not write this one (a default or a parent's "
+                              "value): use calibrated.yaml, without --apply",
+                              str(args.file), f"parameters.{missing[0]}")
     workers = args.workers if args.workers is not None else cores()
     if not args.quiet:
         print(f"{cal.spec.name}: {len(cal.parameters)} free parameter(s), {len(cal.targets)} target(s), "
@@ -56,4 +67,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             print(f"{t.key:40s} {t.observed:12.5g} {result.best.means[measure_key(t)]:12.5g} {r[t.key]:+9.2f}")
         print(f"\nensemble: {len(result.ensemble)} acceptable set(s) of {len(result.evaluations)} evaluated")
         print("written: " + ", ".join(str(p) for p in result.paths.values()))
+    if args.apply:
+        from .apply import write_into_base
+        from .report import fitted_values, provenance
+        write_into_base(cal.config_file, fitted_values(cal, result.best), provenance(cal, result.best))
+        if not args.quiet:
+            print(f"fitted values written into {cal.config_file}")
     return 0

@@ -7,6 +7,7 @@ import datetime as dt
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,13 +23,10 @@ from .spec import Calibration
 NEAR_BOUND = 0.02        # within 2% of the bound range: the bound may be what stops the fit
 
 
-def overlay(cal: Calibration, best: Evaluation, folder: Path) -> str:
-    """A config that extends the base with the fitted values (a range keeps its width around the fit)."""
-    body: dict = {"extends": os.path.relpath(cal.config_file, folder),
-                  "name": f"{cal.tree.get('name', 'county')}_calibrated"}
-    if cal.spec.horizon:
-        body["horizon"] = cal.spec.horizon
-    body.update(cal.spec.overrides)
+def fitted_values(cal: Calibration, best: Evaluation) -> dict[str, Any]:
+    """Each config path the fit sets and its value, to 6 significant digits; a value that carried a
+    range keeps its range, widened to contain the fit if needed."""
+    out: dict[str, Any] = {}
     for path, value in cal.expand(best.parameters).items():
         value = value if isinstance(value, int) else float(f"{value:.6g}")
         try:
@@ -38,11 +36,26 @@ def overlay(cal: Calibration, best: Evaluation, folder: Path) -> str:
         if isinstance(node, dict) and "uncertain" in node:
             lo, hi = node["uncertain"]["low"], node["uncertain"]["high"]
             value = {"value": value, "uncertain": {**node["uncertain"], "low": min(lo, value), "high": max(hi, value)}}
-        body[path] = value
-    head = (f"# Calibrated by `gradsim calibrate {cal.file}` on {dt.date.today()}: {len(cal.parameters)} free "
+        out[path] = value
+    return out
+
+
+def provenance(cal: Calibration, best: Evaluation) -> str:
+    """One line saying which calibration produced the values, when, and how well it fitted."""
+    return (f"Calibrated by `gradsim calibrate {cal.file}` on {dt.date.today()}: {len(cal.parameters)} free "
             f"parameter(s), {len(cal.targets)} target(s), objective {best.objective:.4g} at scale {cal.spec.scale:g}"
-            f" with {len(cal.seeds)} replication(s); values to 6 significant digits. Fit report: report.md beside "
-            "this file.\n")
+            f" with {len(cal.seeds)} replication(s); values to 6 significant digits.")
+
+
+def overlay(cal: Calibration, best: Evaluation, folder: Path) -> str:
+    """A config that extends the base with the fitted values."""
+    body: dict = {"extends": os.path.relpath(cal.config_file, folder),
+                  "name": f"{cal.tree.get('name', 'county')}_calibrated"}
+    if cal.spec.horizon:
+        body["horizon"] = cal.spec.horizon
+    body.update(cal.spec.overrides)
+    body.update(fitted_values(cal, best))
+    head = f"# {provenance(cal, best)} Fit report: report.md beside this file.\n"
     return head + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
