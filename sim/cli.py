@@ -180,7 +180,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .experiment import plan_run, run_planned
     from .resources import check_cost, cores
-    from .results import RunsFailed
     if Path(args.experiment).is_file() and not _is_experiment(args.experiment):
         raise ConfigError("this is a county config; run needs an experiment (see experiments/baseline.yaml)",
                           args.experiment)
@@ -202,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .results import run_complete
         done = sum(run_complete(folder / "runs", i) for i in plan.run_ids())
         print(f"resuming {folder}: {done} of {len(plan.runs)} runs already done", file=sys.stderr)
+    from .results import RunsFailed         # pandas: imported once the experiment is known to be valid
     t0 = time.time()
     try:
         result = run_planned(plan, folder, args.out, workers, args.scheduler, progress=not args.quiet)

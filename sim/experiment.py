@@ -383,11 +383,11 @@ def plan_run(source: str | Path | dict, out: str | Path | None = None, replicati
     A resumed run keeps the --scale, --replications and uncertainty switch it was started with
     (read from its manifest) unless they are given again; given and different, it is refused.
     """
-    from . import results as store
-
     plan = plan_experiment(source, replications, scale, base_dir, uncertainty)
     if not resume:
         return plan, None
+    from . import results as store          # pandas: not needed to refuse a bad experiment
+
     root = Path(out or "results") / plan.spec.name
     folder = store.resumable_folder(root, plan, None if resume is True else Path(resume))
     m = store.read_manifest(folder)

@@ -61,6 +61,15 @@ def test_check_of_an_experiment_with_policies_loads_the_levers_it_validates():
     assert not {"pandas", "mesa", "numba", "sim.model"} & set(got["loaded"])
 
 
+def test_run_refuses_a_bad_experiment_before_loading_pandas_or_the_model(tmp_path):
+    exp = _tiny_experiment(tmp_path, replications=1)
+    exp.write_text(exp.read_text().replace('"replications": 1', '"replications": 0'))
+    got = _loaded("run", str(exp), "--workers", "1", "--out", str(tmp_path / "out"), "--quiet")
+    assert got["code"] == 2
+    assert not {"pandas", "pyarrow", "mesa", "numba", "scipy.stats", "sim.model"} & set(got["loaded"])
+    assert not (tmp_path / "out").exists()
+
+
 def test_run_with_one_worker_runs_in_this_process(tmp_path):
     exp = _tiny_experiment(tmp_path, replications=2)
     got = _loaded("run", str(exp), "--workers", "1", "--out", str(tmp_path / "out"), "--quiet")
