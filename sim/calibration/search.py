@@ -124,8 +124,11 @@ class Evaluator:
         return e
 
     def best(self) -> Evaluation | None:
+        """The lowest objective among the acceptable sets, or among all when none is acceptable: a set
+        that leaves a matched target outside its tolerance to come nearer a structural miss is not a fit."""
         ok = [e for e in self.done.values() if math.isfinite(e.objective)]
-        return min(ok, key=lambda e: (e.objective, e.order)) if ok else None
+        pool = [e for e in ok if e.acceptable] or ok
+        return min(pool, key=lambda e: (e.objective, e.order)) if pool else None
 
 
 def evaluation_id(cal: Calibration, values: dict[str, float]) -> str:
