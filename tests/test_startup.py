@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, SMALL
 
 PROBE = """
@@ -82,7 +84,32 @@ def test_the_parent_of_worker_processes_imports_neither_mesa_nor_numba_nor_the_m
     exp = _tiny_experiment(tmp_path, replications=2)
     got = _loaded("run", str(exp), "--workers", "2", "--out", str(tmp_path / "out"), "--quiet")
     assert got["code"] == 0
-    assert not {"mesa", "numba", "sim.model"} & set(got["loaded"])
+    assert not {"mesa", "numba", "sim.model", "scipy.stats"} & set(got["loaded"])
     assert {"pandas", "pyarrow"} <= set(got["loaded"])       # the parent combines the workers' tables
     folders = list((tmp_path / "out" / "tiny").glob("*/runs"))
     assert len(folders) == 1 and len(list(folders[0].glob("*.indicators.parquet"))) == 2
+
+
+def test_the_summary_intervals_are_scipy_stats_t_intervals_exactly():
+    """summarize takes its t quantile from scipy.special (no scipy.stats import); the same bits as t.ppf."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    from sim.results import summarize
+
+    rng = np.random.default_rng(4)
+    rows = [{"scenario": s, "sample": 0, "period": "all", "indicator": f"x{k}", "replicate": r,
+             "value": rng.normal(10, 3)} for s in ("baseline", "other") for k, n in enumerate((2, 3, 7, 40))
+            for r in range(n)]
+    out = summarize(pd.DataFrame(rows), "baseline", level=0.9)
+    assert len(out) == 8
+    for _, row in out.iterrows():
+        values = [x["value"] for x in rows if x["scenario"] == row["scenario"] and x["indicator"] == row["indicator"]]
+        n = len(values)
+        half = stats.t.ppf(0.95, n - 1) * np.std(values, ddof=1) / np.sqrt(n)
+        assert row["n"] == n
+        assert row["ci_high"] - row["mean"] == pytest.approx(half, rel=1e-12)
+        assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * half, rel=1e-12)
+    base = out[out["scenario"] == "baseline"]
+    assert (base["diff_mean"] == 0).all()
