@@ -438,10 +438,15 @@ class GradedCareModel(mesa.Model):
             self.records[key][d] += (np.rint(counts) if weights is not None else counts).astype(np.int64).reshape(-1, 2)
 
     def _update_expected_wait(self, d: int) -> None:
-        """Smooth each facility's observed wait (a displacement counts as a day); no arrivals = no wait."""
+        """Smooth each facility's observed wait (a displacement counts as a day); no arrivals = no wait.
+
+        The recorded waits include the fixed wait the county does not cause, which the choice adds
+        by itself, so it is taken out here: the expectation holds only the wait capacity causes."""
         rec = self.records
-        waited = rec["wait_days"][d].sum(axis=1) + rec["rejected"][d].sum(axis=1)
-        seen = rec["served"][d].sum(axis=1) + rec["rejected"][d].sum(axis=1)
+        served = rec["served"][d].sum(axis=1)
+        queued = np.maximum(rec["wait_days"][d].sum(axis=1) - self.facilities.fixed_wait * served, 0.0)
+        waited = queued + rec["rejected"][d].sum(axis=1)
+        seen = served + rec["rejected"][d].sum(axis=1)
         observed = np.divide(waited, seen, out=np.zeros(len(seen)), where=seen > 0)
         alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
         self.expected_wait += alpha * (observed - self.expected_wait)

@@ -234,3 +234,17 @@ def test_patient_agents_are_built_only_when_read_and_change_nothing():
     assert len(lazy.agents_by_type[sim.patient.Patient]) == cfg.population.size
     never = sim.GradedCareModel(cfg, seed=3, patient_agents=False)
     assert sim.patient.Patient not in never.agent_types
+
+
+def test_a_fixed_wait_is_felt_once_not_again_through_the_expected_wait():
+    """Recorded waits include a fixed wait outside the county; the smoothed expectation the choice adds
+    it to holds only the wait capacity causes, so a fixed wait of 5 days is perceived as 5, not 10."""
+    cfg = small_config({"facilities.hospitals.2.fixed_wait_days": 5.0})
+    m = run_model(cfg)
+    f = list(m.facilities.name).index("out_of_province")
+    served = m.records["served"][:, f].sum()
+    assert served > 0
+    assert m.records["wait_days"][:, f].sum() == pytest.approx(5.0 * served, rel=0.01)
+    assert m.expected_wait[f] < 0.05
+    longer = run_model(small_config({"facilities.hospitals.2.fixed_wait_days": 20.0}))
+    assert longer.records["served"][:, f].sum() < served
