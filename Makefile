@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,dashboard]"
+	$(BIN)/python -m compileall -q sim   # an editable install leaves this to the first import (docs/performance.md)
 	touch $(STAMP)
 
 install: $(STAMP)

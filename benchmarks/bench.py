@@ -169,7 +169,7 @@ def _wall(cmd: list[str], repeats: int) -> tuple[float, float]:
 def measure_cli(repeats: int) -> Row:
     """Wall seconds of the CLI commands (best of `repeats`), in a shell as an analyst types them."""
     exe = str(Path(sys.executable).parent / "gradsim")
-    out: Row = {}
+    out: Row = {"load_average": os.getloadavg()[0]}
     out["help_s"], out["help_cpu_s"] = _wall([exe, "--help"], repeats)
     out["check_s"], out["check_cpu_s"] = _wall([exe, "check", "experiments/baseline.yaml"], repeats)
     with tempfile.TemporaryDirectory() as tmp:
@@ -240,7 +240,8 @@ def report(res: Row) -> str:
                   f"workers): `gradsim --help` {cli['help_s']:.2f} ({cli['help_cpu_s']:.2f}), "
                   f"`gradsim check experiments/baseline.yaml` {cli['check_s']:.2f} ({cli['check_cpu_s']:.2f}), "
                   f"`gradsim run experiments/baseline.yaml --replications 1 --workers 1` {cli['run_s']:.2f} "
-                  f"({cli['run_cpu_s']:.2f}). Wall time on this shared machine is inflated by the other jobs."]
+                  f"({cli['run_cpu_s']:.2f}); load average {cli.get('load_average', float('nan')):.1f} before them. "
+                  "Wall time on this shared machine is inflated by the other jobs."]
     return "\n".join(lines) + "\n"
 
 

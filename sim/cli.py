@@ -178,9 +178,8 @@ def _writable_folder(out: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import ConfigError
-    from .experiment import plan_run, run_experiment
+    from .experiment import plan_run, run_planned
     from .resources import check_cost, cores
-    from .results import RunsFailed
     if Path(args.experiment).is_file() and not _is_experiment(args.experiment):
         raise ConfigError("this is a county config; run needs an experiment (see experiments/baseline.yaml)",
                           args.experiment)
@@ -202,12 +201,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .results import run_complete
         done = sum(run_complete(folder / "runs", i) for i in plan.run_ids())
         print(f"resuming {folder}: {done} of {len(plan.runs)} runs already done", file=sys.stderr)
+    from .results import RunsFailed         # pandas: imported once the experiment is known to be valid
     t0 = time.time()
     try:
-        result = run_experiment(args.experiment, out=args.out, workers=workers, replications=plan.spec.replications,
-                                scale=plan.scale, resume=folder, progress=not args.quiet,
-                                uncertainty=plan.uncertainty if plan.ranges or plan.ensemble else None,
-                                scheduler=args.scheduler)
+        result = run_planned(plan, folder, args.out, workers, args.scheduler, progress=not args.quiet)
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; continue with --resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -384,11 +384,11 @@ def plan_run(source: str | Path | dict, out: str | Path | None = None, replicati
     A resumed run keeps the --scale, --replications and uncertainty switch it was started with
     (read from its manifest) unless they are given again; given and different, it is refused.
     """
-    from . import results as store
-
     plan = plan_experiment(source, replications, scale, base_dir, uncertainty)
     if not resume:
         return plan, None
+    from . import results as store          # pandas: not needed to refuse a bad experiment
+
     root = Path(out or "results") / plan.spec.name
     folder = store.resumable_folder(root, plan, None if resume is True else Path(resume))
     m = store.read_manifest(folder)
@@ -422,10 +422,20 @@ def run_experiment(source: str | Path | dict, out: str | Path | None = None, wor
     uncertainty: False keeps every uncertain parameter at its central value (default: the file's choice).
     A run that raises is recorded in the manifest and listed in `failed`; the others go on.
     """
+    _refuse_while_a_worker_starts()
+    plan, folder = plan_run(source, out, replications, scale, resume, base_dir, uncertainty)
+    return run_planned(plan, folder, out, workers, scheduler, progress)
+
+
+def run_planned(plan: Plan, folder: Path | None, out: str | Path | None = None, workers: int | None = None,
+                scheduler: str | None = None, progress: bool = False) -> ExperimentResult:
+    """Run a plan and folder from `plan_run` (the command line plans once, checks the cost, then runs).
+
+    One worker, or one run to do, runs in this process: no worker process is started.
+    """
     from .executors import open_executor
 
     _refuse_while_a_worker_starts()
-    plan, folder = plan_run(source, out, replications, scale, resume, base_dir, uncertainty)
     todo_guess = len(plan.runs)
     n_workers = max(1, min(workers or os.cpu_count() or 1, todo_guess))
     with open_executor(n_workers, scheduler, todo_guess) as executor:      # a cluster that cannot start: no folder

@@ -38,7 +38,8 @@ from .config import PROGRAMS, SEVERITY_LEVELS, CountyConfig
 from .county import County, build_county
 from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER,
                       IllnessModel, thin_by_risk)
-from .population import Population, create_patient_agents, synthesize
+from .patient import create_patient_agents
+from .population import Population, synthesize
 from .steady import simulated_warmup_days
 
 ENGINES = ("fast", "numpy")

@@ -1,14 +1,13 @@
-"""Residents as columns (numpy arrays), and the Patient Mesa agent: a thin view on one row.
+"""Residents as columns (numpy arrays): one row per simulated resident.
 
-The daily step works on the columns; a Patient exists so that Mesa's AgentSet, DataCollector
-and visualisation see one agent per resident. Its properties read the columns.
+The daily step works on the columns; the Patient Mesa agent (sim/patient.py) is a view on one
+row. This module does not import Mesa, so that estimating a run's memory (sim/resources.py) in
+the parent of worker processes does not load it.
 """
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 
-import mesa
 import numpy as np
 
 from .config import CountyConfig
@@ -68,59 +67,3 @@ def synthesize(cfg: CountyConfig, county: County, n: int, rng: np.random.Generat
     trust = np.clip(initial[None, :] + noise, 0.0, 1.0)
     return Population(age, chronic, scheme, income, village, contracted, trust,
                       np.zeros((n, 2), dtype=np.int64), np.zeros(n, dtype=np.int64))
-
-
-class Patient(mesa.Agent):
-    """One resident. State lives in the model's Population columns; this is a view on row `row`."""
-
-    def __init__(self, model: mesa.Model, row: int) -> None:
-        super().__init__(model)
-        self.row = row
-
-    @property
-    def age_band(self) -> str:
-        return self.model.config.population.age_bands[self.model.population.age_band[self.row]].name
-
-    @property
-    def chronic(self) -> bool:
-        return bool(self.model.population.chronic[self.row])
-
-    @property
-    def scheme(self) -> str:
-        return list(self.model.config.insurance.schemes)[self.model.population.scheme[self.row]]
-
-    @property
-    def income_band(self) -> str:
-        return self.model.config.population.income_bands[self.model.population.income_band[self.row]].name
-
-    @property
-    def village(self) -> int:
-        return int(self.model.population.village[self.row])
-
-    @property
-    def township(self) -> str:
-        return self.model.county.township_names[self.model.county.village_township[self.village]]
-
-    @property
-    def contracted(self) -> bool:
-        return bool(self.model.population.contracted[self.row])
-
-    @property
-    def trust(self) -> dict[str, float]:
-        return dict(zip(self.model.config.tier_names(), map(float, self.model.population.trust[self.row])))
-
-    def choice_probabilities(self, care: str = "outpatient", severity: int = 1) -> dict[str, float]:
-        """Logit probabilities over this resident's choice set, from the same kernel as the step."""
-        return self.model.choice_probabilities(self.row, care, severity)
-
-
-def create_patient_agents(model: mesa.Model, n: int) -> None:
-    """Create one Patient per row; the garbage collector is paused (it costs ~25% here)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for row in range(n):
-            Patient(model, row)
-    finally:
-        if enabled:
-            gc.enable()

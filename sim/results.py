@@ -203,7 +203,7 @@ def _git_commit() -> str | None:
 
 
 def start_manifest(folder: Path, plan: "Plan") -> dict:
-    import mesa
+    from importlib.metadata import version      # Mesa's version without importing Mesa (workers run the model)
 
     from . import __version__
 
@@ -235,7 +235,7 @@ def start_manifest(folder: Path, plan: "Plan") -> dict:
         "scenarios": {s.name: {"description": next((x.description for x in plan.spec.scenarios if x.name == s.name), ""),
                                "policies": s.policies, "config": s.config.model_dump(mode="json")}
                       for s in plan.scenarios},
-        "versions": {"gradsim": __version__, "mesa": mesa.__version__, "numpy": np.__version__,
+        "versions": {"gradsim": __version__, "mesa": version("mesa"), "numpy": np.__version__,
                      "pandas": pd.__version__, "python": sys.version.split()[0], "platform": platform.platform()},
         "git_commit": _git_commit(),
         **({"sweep": {**plan.sweep.as_dict(), "samples": len(plan.sweep.samples)}} if plan.sweep else {}),
@@ -302,11 +302,11 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95, pred
     (replicates drew their own uncertain parameters); NaN when false or with fewer than
     MIN_PREDICTION_REPLICATES replicates.
     """
-    from scipy import stats          # 0.5-2 s to import: only when a summary is made
+    from scipy.special import stdtrit     # the t quantile scipy.stats.t.ppf returns, without importing scipy.stats
     keys = ["scenario", "sample", "period", "indicator"]
     g = indicators.groupby(keys, sort=False, observed=True)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    q = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
+    q = stdtrit(np.maximum(out["n"].to_numpy() - 1, 1), 0.5 + level / 2)
     half = q * out["sd"] / np.sqrt(out["n"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
     base = indicators[indicators["scenario"] == baseline][["replicate", "sample", "period", "indicator", "value"]]
@@ -314,7 +314,7 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95, pred
     paired["diff"] = paired["value"] - paired["value_base"]
     d = paired.groupby(keys, sort=False, observed=True)["diff"].agg(diff_mean="mean", diff_sd="std",
                                                                      diff_n="count").reset_index()
-    qd = stats.t.ppf(0.5 + level / 2, np.maximum(d["diff_n"] - 1, 1))
+    qd = stdtrit(np.maximum(d["diff_n"].to_numpy() - 1, 1), 0.5 + level / 2)
     dh = qd * d["diff_sd"] / np.sqrt(d["diff_n"])
     d["diff_ci_low"], d["diff_ci_high"] = d["diff_mean"] - dh, d["diff_mean"] + dh
     out = _prediction(out, g, keys, level, prediction, "")

@@ -192,7 +192,7 @@ def test_a_policy_applied_today_governs_today_choices():
 def test_patient_agents_are_views_on_the_columns():
     cfg = small_config()
     m = sim.GradedCareModel(cfg, seed=1)
-    patients = m.agents_by_type[sim.population.Patient]
+    patients = m.agents_by_type[sim.patient.Patient]
     assert len(patients) == len(m.population) == cfg.population.size
     p = next(iter(patients))
     m.population.contracted[p.row] = True
@@ -213,13 +213,13 @@ def test_mesa_datacollector_works_on_patients_and_facilities():
     dc = mesa.DataCollector(
         model_reporters={"county_visits": lambda mod: int(mod.records["served"][mod.day - 1, :, 0][
             mod.facilities.tier == mod.tier_names.index("county")].sum())},
-        agenttype_reporters={sim.population.Patient: {"trust_township": lambda a: a.trust["township"]}})
+        agenttype_reporters={sim.patient.Patient: {"trust_township": lambda a: a.trust["township"]}})
     for _ in range(5):
         m.step()
         dc.collect(m)
     frame = dc.get_model_vars_dataframe()
     assert len(frame) == 5 and frame["county_visits"].sum() > 0
-    trust = dc.get_agenttype_vars_dataframe(sim.population.Patient)
+    trust = dc.get_agenttype_vars_dataframe(sim.patient.Patient)
     assert len(trust) == 5 * 800 and trust["trust_township"].between(0, 1).all()
 
 
@@ -231,9 +231,9 @@ def test_patient_agents_are_built_only_when_read_and_change_nothing():
     lazy.run()
     batch = run_model(cfg, seed=3)
     assert lazy.indicators().equals(batch.indicators())
-    assert len(lazy.agents_by_type[sim.population.Patient]) == cfg.population.size
+    assert len(lazy.agents_by_type[sim.patient.Patient]) == cfg.population.size
     never = sim.GradedCareModel(cfg, seed=3, patient_agents=False)
-    assert sim.population.Patient not in never.agent_types
+    assert sim.patient.Patient not in never.agent_types
 
 
 def test_a_fixed_wait_is_felt_once_not_again_through_the_expected_wait():

@@ -1,4 +1,6 @@
-"""`gradsim --help` and `gradsim check` import only what they need (start-up time, docs/performance.md).
+"""Each command imports only what it needs (start-up time, docs/performance.md): `--help` and
+`check` no simulation libraries, `run --workers 1` runs in its own process, and the parent of
+worker processes leaves Mesa, numba and the model to the workers.
 
 Asserts which modules are loaded, not how long it takes: no test here measures time.
 """
@@ -7,8 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import ROOT
+import pytest
+
+from conftest import ROOT, SMALL
 
 PROBE = """
 import json, sys
@@ -17,7 +22,8 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-heavy = ("pandas", "pyarrow", "mesa", "scipy.stats", "numba", "matplotlib", "pydantic", "yaml", "numpy")
+heavy = ("pandas", "pyarrow", "mesa", "scipy.stats", "numba", "matplotlib", "pydantic", "yaml", "numpy",
+         "sim.policies.levers", "sim.model")
 print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
@@ -25,6 +31,15 @@ print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]
 def _loaded(*args: str) -> dict:
     out = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _tiny_experiment(tmp_path: Path, replications: int) -> Path:
+    """A few cheap runs of the small county (a short horizon, no warm-up)."""
+    spec = {"name": "tiny", "config": str(SMALL), "replications": replications, "seed": 3, "scale": 0.05,
+            "horizon": {"start": "2022-01-01", "end": "2022-01-10", "warmup_days": 0}}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(json.dumps(spec))
+    return path
 
 
 def test_help_loads_neither_the_schema_nor_numpy():
@@ -38,3 +53,63 @@ def test_check_loads_no_pandas_mesa_scipy_stats_or_numba():
     assert got["code"] == 0
     assert not {"pandas", "pyarrow", "mesa", "scipy.stats", "numba", "matplotlib"} & set(got["loaded"])
     assert {"pydantic", "yaml"} <= set(got["loaded"])      # what validating needs
+    assert "sim.policies.levers" not in got["loaded"]       # no scenario has a policy: no lever is imported
+
+
+def test_check_of_an_experiment_with_policies_loads_the_levers_it_validates():
+    got = _loaded("check", "experiments/medical_community_reform.yaml")
+    assert got["code"] == 0
+    assert "sim.policies.levers" in got["loaded"]
+    assert not {"mesa", "numba", "scipy.stats", "sim.model"} & set(got["loaded"])   # (pandas reads its ensemble CSV)
+
+
+def test_run_refuses_a_bad_experiment_before_loading_pandas_or_the_model(tmp_path):
+    exp = _tiny_experiment(tmp_path, replications=1)
+    exp.write_text(exp.read_text().replace('"replications": 1', '"replications": 0'))
+    got = _loaded("run", str(exp), "--workers", "1", "--out", str(tmp_path / "out"), "--quiet")
+    assert got["code"] == 2
+    assert not {"pandas", "pyarrow", "mesa", "numba", "scipy.stats", "sim.model"} & set(got["loaded"])
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_with_one_worker_runs_in_this_process(tmp_path):
+    exp = _tiny_experiment(tmp_path, replications=2)
+    got = _loaded("run", str(exp), "--workers", "1", "--out", str(tmp_path / "out"), "--quiet")
+    assert got["code"] == 0
+    assert {"sim.model", "mesa"} <= set(got["loaded"])      # the model ran here, not in a worker process
+    assert len(list((tmp_path / "out" / "tiny").glob("*/runs/*.indicators.parquet"))) == 2
+
+
+def test_the_parent_of_worker_processes_imports_neither_mesa_nor_numba_nor_the_model(tmp_path):
+    exp = _tiny_experiment(tmp_path, replications=2)
+    got = _loaded("run", str(exp), "--workers", "2", "--out", str(tmp_path / "out"), "--quiet")
+    assert got["code"] == 0
+    assert not {"mesa", "numba", "sim.model", "scipy.stats"} & set(got["loaded"])
+    assert {"pandas", "pyarrow"} <= set(got["loaded"])       # the parent combines the workers' tables
+    folders = list((tmp_path / "out" / "tiny").glob("*/runs"))
+    assert len(folders) == 1 and len(list(folders[0].glob("*.indicators.parquet"))) == 2
+
+
+def test_the_summary_intervals_are_scipy_stats_t_intervals_exactly():
+    """summarize takes its t quantile from scipy.special (no scipy.stats import); the same bits as t.ppf."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    from sim.results import summarize
+
+    rng = np.random.default_rng(4)
+    rows = [{"scenario": s, "sample": 0, "period": "all", "indicator": f"x{k}", "replicate": r,
+             "value": rng.normal(10, 3)} for s in ("baseline", "other") for k, n in enumerate((2, 3, 7, 40))
+            for r in range(n)]
+    out = summarize(pd.DataFrame(rows), "baseline", level=0.9)
+    assert len(out) == 8
+    for _, row in out.iterrows():
+        values = [x["value"] for x in rows if x["scenario"] == row["scenario"] and x["indicator"] == row["indicator"]]
+        n = len(values)
+        half = stats.t.ppf(0.95, n - 1) * np.std(values, ddof=1) / np.sqrt(n)
+        assert row["n"] == n
+        assert row["ci_high"] - row["mean"] == pytest.approx(half, rel=1e-12)
+        assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * half, rel=1e-12)
+    base = out[out["scenario"] == "baseline"]
+    assert (base["diff_mean"] == 0).all()

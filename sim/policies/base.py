@@ -102,6 +102,8 @@ def facility_names(config: CountyConfig) -> list[str]:
 def build_policies(specs: list[dict], config: CountyConfig, file: str | None = None,
                    path: str = "policies") -> list[Policy]:
     """Validate a whole set of policies (names, dates, parameters, references) before any is used."""
+    if not specs:
+        return []                   # the levers' schemas and numpy code are not imported for a scenario without any
     from . import levers  # noqa: F401  (registers the levers)
 
     out: list[Policy] = []
