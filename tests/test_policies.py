@@ -482,7 +482,10 @@ def test_county_hospital_capability_keeps_severe_cases_in_the_county_in_proporti
     assert out[0] > out[1] > out[2]
 
 
-def test_referral_management_lowers_the_outflow_of_covered_residents_only(cfg):
+def test_referral_management_lowers_the_outflow_of_covered_residents_only():
+    """A year (two months at this scale hold a few hundred covered admissions: too few to see it)."""
+    cfg = sim.load_config(SEED, {"horizon.start": "2022-01-01", "horizon.end": "2022-12-31",
+                                 "horizon.warmup_days": 30})
     covered = ["township_02", "township_03", "township_04"]
     base = model(cfg, scale=0.2)
     base.run()
