@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import FIGURES, GRID_TARGET
+from conftest import FIGURES, grid_target
 from sim.cli import main
 from sim.figures import data, make_figures, style
 from sim.figures.changes import forest_panel
@@ -172,9 +172,10 @@ def test_grid_surface_is_the_summary_by_swept_values_with_the_target_contour(plo
     names = data.swept_parameters(res.samples)
     for _, row in merged.iterrows():
         assert surface.loc[row[names[1]], row[names[0]]] == row["mean"]
-    assert surface.to_numpy().min() < GRID_TARGET[1] < surface.to_numpy().max()
+    target = grid_target(plotted["grid"])
+    assert surface.to_numpy().min() < target[1] < surface.to_numpy().max()
     from sim.figures.sweeps import heatmap_figure
-    fig, tables = heatmap_figure(res, "en", GRID_TARGET)
+    fig, tables = heatmap_figure(res, "en", target)
     ax = fig.axes[0]
     assert np.asarray(ax.get_images()[0].get_array()).ravel() == pytest.approx(surface.to_numpy().ravel() * 100)
     from matplotlib.contour import ContourSet
@@ -248,7 +249,8 @@ def test_without_a_cjk_font_chinese_falls_back_to_english_with_a_message(results
 def test_plot_command_formats_target_and_bad_options(plotted, capsys, tmp_path):
     folder = tmp_path / "grid"
     shutil.copytree(plotted["grid"], folder)
-    assert main(["plot", str(folder), "--format", "svg", "--target", "in_county_admission_rate=0.68"]) == 0
+    indicator, value = grid_target(folder)
+    assert main(["plot", str(folder), "--format", "svg", "--target", f"{indicator}={value}"]) == 0
     assert (folder / "figures" / "grid_heatmap.svg").is_file()
     assert main(["plot", str(folder), "--format", "gif"]) == 2
     assert "--format gif: allowed are png, svg" in capsys.readouterr().err
