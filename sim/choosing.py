@@ -14,9 +14,11 @@ from . import choice as rules
 from . import insurance
 from .config import PROGRAMS, SEVERITY_LEVELS, CARE_TYPES
 from .filing import expected_cost
+from .illness import ATTEMPTS, N_RN, RN_CHOICE
 
 if TYPE_CHECKING:
-    from .model import Batch, GradedCareModel
+    from .episodes import Batch
+    from .model import GradedCareModel
 
 
 class ChoiceTables:
@@ -166,3 +168,59 @@ class ChoiceTables:
         best = np.argmax(np.where(allowed, capability, -np.inf), axis=1)
         pick = np.where(capable.any(axis=1), nearest, best)
         return np.where(allowed.any(axis=1), pick, -1)
+
+
+class ChoiceStep:
+    """The round's choice on the model (a mixin of GradedCareModel): the logit pick with the episodes'
+    own random numbers, and emergencies to the nearest capable facility."""
+
+    def _choose(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The round's choice, shared by both engines: utilities, the logit pick (-1: nothing allowed)
+        and, on a first attempt, emergencies sent to the nearest capable facility (ODD §3.3.3).
+        Returns alternatives, filing probabilities, the attempt before this round and the pick."""
+        if self.engine != "numpy" and not self.choice_params.nested:
+            return self._choose_fast(b)
+        alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
+        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
+        first_emergency = (attempt == 0) & b.emergency
+        if first_emergency.any():
+            idx = np.flatnonzero(first_emergency)
+            pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
+        return alt, p_file, attempt, pick
+
+    def _choose_fast(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """_choose compiled: the utility kernel returns the logit's exponents, numpy takes their exp, one
+        kernel draws with the episodes' own numbers, another routes emergencies; the same numbers."""
+        from . import kernels
+        alt, _, allowed, x, p_file = self.chooser.utilities_fast(b, shifted=True)
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
+        n_later = int(np.count_nonzero(attempt >= ATTEMPTS))
+        later = self.streams["rechoice"].random(n_later) if n_later else np.zeros(0)
+        pick = kernels.draw_own(np.exp(x, out=x), b.rn, attempt, RN_CHOICE, later, ATTEMPTS)
+        first_emergency = (attempt == 0) & b.emergency
+        if first_emergency.any():
+            ch = self.chooser
+            kernels.nearest_capable(np.flatnonzero(first_emergency), pick, b.person, b.program, b.severity,
+                                    self.population.village, ch.alt_capability, ch.alt_hours, allowed, len(PROGRAMS))
+        return alt, p_file, attempt, pick
+
+    def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """The logit draw (sim.choice); the fast engine's is in _choose_fast."""
+        return rules.draw(rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
+
+    def _uniforms(self, b: Batch, attempt: np.ndarray, column: int, stream: str) -> np.ndarray:
+        """The episode's own number for this attempt (common random numbers); a stream's after ATTEMPTS."""
+        own = attempt < ATTEMPTS
+        out = np.empty(len(b))
+        out[own] = b.rn[own, column + 3 * attempt[own]]
+        later = np.flatnonzero(~own)
+        if later.size:
+            out[later] = self.streams[stream].random(later.size)
+        return out
+
+    def _with_child_block(self, own: np.ndarray) -> np.ndarray:
+        """A derived episode's numbers: the block its parent kept for it, and a new child block."""
+        return np.hstack([own, self.streams["rechoice"].random((own.shape[0], N_RN))])

@@ -170,7 +170,7 @@ def draw(weights, uniform):
 @njit(cache=True, nogil=True)
 def draw_own(weights, rn, attempt, column, later, n_attempts):
     """draw with each episode's own number for this attempt (rn[e, column + 3 x attempt]) and, past
-    n_attempts, the next of `later` in batch order (sim.model._uniforms then draw)."""
+    n_attempts, the next of `later` in batch order (sim.choosing.ChoiceStep._uniforms then draw)."""
     E = attempt.size
     uniform = np.empty(E)
     j = 0
@@ -290,7 +290,7 @@ def settle(deductible, ratio, covered, penalty, annual_cap, scheme, care, tier, 
 
 @njit(cache=True, nogil=True)
 def learn_trust(trust, person, tier, signal, rate):
-    """Move trust towards the signal (float32, as sim.model._trust: all old values read before any write)."""
+    """Move trust towards the signal (float32, as sim.serving.Serving._trust: all old values read before any write)."""
     n = person.size
     new = np.empty(n, dtype=np.float32)
     for e in range(n):
@@ -304,7 +304,7 @@ def learn_trust(trust, person, tier, signal, rate):
 def serve_books(f, care, tier, person, program, severity, ref_tier, referred_down, filed, slots, beds_free,
                 record, village, village_served, flows, tier_hospital):
     """Served episodes take their slot or bed, and (after the warm-up) count in the flow tables by
-    village x tier x care and tier x care x programme x severity x path x filed (sim.model._record_flows)."""
+    village x tier x care and tier x care x programme x severity x path x filed (sim.serving.Serving._record_flows)."""
     for e in range(f.size):
         _book(f[e], care[e], tier[e], village[person[e]], program[e], severity[e], ref_tier[e], referred_down[e],
               filed[e], slots, beds_free, record, village_served, flows, tier_hospital)
@@ -384,7 +384,7 @@ def arrive(go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, p
 @njit(cache=True, nogil=True)
 def costs(mean_cost_fen, f, care, program, severity, noise):
     """Fen billed per served episode: the mean for its facility, care, programme and severity times its
-    log-normal noise, rounded, at least 1 (sim.model._serve)."""
+    log-normal noise, rounded, at least 1 (sim.serving.Serving._serve)."""
     n = f.size
     cost = np.empty(n, dtype=np.int64)
     for e in range(n):
@@ -402,8 +402,8 @@ def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, f
     slots, beds and flow tables (serve_books), in one pass; returns (cost, fund, oop) in fen.
     Also counts today's served, served after displacement, fund, out of pocket and cost per facility x
     care into `day_counts` (5, F, 2), and adds the days waited (plus the fixed wait) to `day_wait`
-    (F, 2) in batch order, as the model's day log would (sim.model._flush_log). Last, trust moves towards
-    the served signal, clipped to [0, 1] (learn_trust, as sim.model._serve's call of _trust)."""
+    (F, 2) in batch order, as the model's day log would (sim.records.DayRecords._flush_log). Last, trust moves towards
+    the served signal, clipped to [0, 1] (learn_trust, as sim.serving.Serving._serve's call of _trust)."""
     n = e.size
     who = np.empty(n, dtype=np.int64)
     sch = np.empty(n, dtype=np.int64)

@@ -21,25 +21,24 @@ import datetime as dt
 import os
 import warnings
 import zlib
-from dataclasses import dataclass, fields
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from scipy.special import ndtri
-
 from . import choice as choice_rules
 from . import insurance
 from .background import BackgroundLoad
-from .capacity import Beds, draw_los, ration
-from .choosing import ChoiceTables
+from .capacity import Beds, ration
+from .choosing import ChoiceStep, ChoiceTables
 from .config import PROGRAMS, SEVERITY_LEVELS, CountyConfig
 from .county import County, build_county
-from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER,
-                      IllnessModel, thin_by_risk)
+from .episodes import Batch
+from .illness import ATTEMPTS, N_RN, RN_DOOR, RN_FILING, RN_ORDER, IllnessModel, thin_by_risk
 from .patient import create_patient_agents
 from .population import Population, synthesize
+from .records import KERNEL_COUNTS, RECORD_KEYS, DayRecords
+from .serving import Serving
 from .steady import simulated_warmup_days
 
 ENGINES = ("fast", "numpy")
@@ -94,62 +93,7 @@ class Facility(mesa.Agent):
         return float(self.model.daily_slots[self.fid])
 
 
-@dataclass
-class Batch:
-    """Episodes in flight (structure of arrays)."""
-    person: np.ndarray
-    care: np.ndarray
-    severity: np.ndarray
-    program: np.ndarray
-    onset: np.ndarray
-    ref_capability: np.ndarray  # after a referral up: only more capable facilities qualify; -1 = none
-    filed: np.ndarray        # holds a filed referral (out-of-province rule)
-    referred_up: np.ndarray
-    referred_down: np.ndarray
-    displaced: np.ndarray    # was displaced at least once
-    excluded: np.ndarray     # bitmask over choice-set positions, reset daily
-    attempt: np.ndarray      # choices made so far (the first ATTEMPTS use the episode's own numbers)
-    emergency: np.ndarray    # goes to the nearest capable facility first
-    ref_tier: np.ndarray     # tier of the facility that referred it up; -1 = self-referred
-    rn: np.ndarray           # (E, 2 x N_RN) the episode's own uniform numbers and its child's (sim.illness)
-
-    def __len__(self) -> int:
-        return self.person.size
-
-    def take(self, idx: np.ndarray) -> "Batch":
-        return Batch(*(getattr(self, name).take(idx, axis=0) for name in _BATCH_FIELDS))
-
-    @staticmethod
-    def concat(parts: list["Batch"]) -> "Batch":
-        return Batch(*(np.concatenate([getattr(p, name) for p in parts]) for name in _BATCH_FIELDS))
-
-    @staticmethod
-    def new(person, care, severity, program, onset, filed, rn, referred_up=None, referred_down=None,
-            ref_capability=None, emergency=None, ref_tier=None) -> "Batch":
-        n = person.size
-        z = np.zeros(n, dtype=bool)
-        return Batch(person.astype(np.int64), care.astype(np.int8), severity.astype(np.int8),
-                     program.astype(np.int8), np.full(n, onset, dtype=np.int64) if np.isscalar(onset) else onset,
-                     np.full(n, -1.0) if ref_capability is None else ref_capability.astype(float),
-                     filed.astype(bool), z.copy() if referred_up is None else referred_up,
-                     z.copy() if referred_down is None else referred_down, z.copy(),
-                     np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8),
-                     z.copy() if emergency is None else emergency.astype(bool),
-                     np.full(n, -1, dtype=np.int8) if ref_tier is None else ref_tier.astype(np.int8), rn)
-
-
-_BATCH_FIELDS = tuple(f.name for f in fields(Batch))
-RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
-               "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
-               "nonresident_served")    # patients from outside the county (full scale; sim.background)
-_KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill
-                  "arrivals")                                                      # and sim.kernels.arrive
 PATHS = ("self_referred", "referred_up", "referred_out", "referred_down")   # how a served episode got there
-
-
-def _normal(u: np.ndarray) -> np.ndarray:
-    """Standard normal numbers from an episode's uniform ones (kept off the 0 and 1 edges)."""
-    return ndtri(np.minimum(np.maximum(u, 1e-12), 1.0 - 1e-12))
 
 
 def whole_beds(raw: np.ndarray) -> np.ndarray:
@@ -165,7 +109,7 @@ def whole_beds(raw: np.ndarray) -> np.ndarray:
     return base
 
 
-class GradedCareModel(mesa.Model):
+class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
     """The county, its residents and facilities, one day per step.
 
     config: a validated CountyConfig (sim.load_config); seed: the replication's seed;
@@ -389,7 +333,7 @@ class GradedCareModel(mesa.Model):
                                    if self.background.active else None)
         self._log: dict[str, list] = {}
         n_f = len(self.facilities)
-        self._day_counts = np.zeros((len(_KERNEL_COUNTS), n_f, 2), dtype=np.int64)   # sim.kernels.bill
+        self._day_counts = np.zeros((len(KERNEL_COUNTS), n_f, 2), dtype=np.int64)   # sim.kernels.bill
         self._day_wait = np.zeros((n_f, 2))
         for _ in range(self.config.choice.max_tries_per_day):
             if len(batch) == 0:
@@ -438,70 +382,6 @@ class GradedCareModel(mesa.Model):
         fac, los = self.background.stays(served[n_f:], rng, self.mean_los[:, 0, 1])
         self.beds.admit(fac, los, d)
         return mine
-
-    def _tally(self, key: str, f: np.ndarray, care, weights: np.ndarray | None = None) -> None:
-        """Note counts (or weights) per facility x care type; added to the records once a day."""
-        self._log.setdefault(key, []).append((f * 2 + care, weights))
-
-    def _flush_log(self, d: int) -> None:
-        """Add the day's tallies to the records: the logged ones, then the compiled serving's counts
-        (integers, so the same as logged) and waits (summed in the same order, rounded once)."""
-        for key, counts in zip(_KERNEL_COUNTS, self._day_counts):
-            self.records[key][d] += counts
-        self.records["wait_days"][d] += np.rint(self._day_wait).astype(np.int64)
-        n = 2 * len(self.facilities)
-        for key, parts in self._log.items():
-            idx = np.concatenate([i for i, _ in parts])
-            weights = None if parts[0][1] is None else np.concatenate([w for _, w in parts])
-            counts = np.bincount(idx, weights=weights, minlength=n)
-            self.records[key][d] += (np.rint(counts) if weights is not None else counts).astype(np.int64).reshape(-1, 2)
-
-    def _update_expected_wait(self, d: int) -> None:
-        """Smooth each facility's observed wait (a displacement counts as a day); no arrivals = no wait.
-
-        The recorded waits include the fixed wait the county does not cause, which the choice adds
-        by itself, so it is taken out here: the expectation holds only the wait capacity causes."""
-        rec = self.records
-        served = rec["served"][d].sum(axis=1)
-        queued = np.maximum(rec["wait_days"][d].sum(axis=1) - self.facilities.fixed_wait * served, 0.0)
-        waited = queued + rec["rejected"][d].sum(axis=1)
-        seen = served + rec["rejected"][d].sum(axis=1)
-        observed = np.divide(waited, seen, out=np.zeros(len(seen)), where=seen > 0)
-        alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
-        self.expected_wait += alpha * (observed - self.expected_wait)
-
-    def _choose(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The round's choice, shared by both engines: utilities, the logit pick (-1: nothing allowed)
-        and, on a first attempt, emergencies sent to the nearest capable facility (ODD §3.3.3).
-        Returns alternatives, filing probabilities, the attempt before this round and the pick."""
-        if self.engine != "numpy" and not self.choice_params.nested:
-            return self._choose_fast(b)
-        alt, alt_tier, allowed, u, p_file = self.chooser.utilities(b)
-        attempt = b.attempt.copy()
-        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
-        pick = self._pick(u, allowed, alt_tier, self._uniforms(b, attempt, RN_CHOICE, "rechoice"))
-        first_emergency = (attempt == 0) & b.emergency
-        if first_emergency.any():
-            idx = np.flatnonzero(first_emergency)
-            pick[idx] = self.chooser.nearest_capable(b.take(idx), alt[idx], allowed[idx])
-        return alt, p_file, attempt, pick
-
-    def _choose_fast(self, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """_choose compiled: the utility kernel returns the logit's exponents, numpy takes their exp, one
-        kernel draws with the episodes' own numbers, another routes emergencies; the same numbers."""
-        from . import kernels
-        alt, _, allowed, x, p_file = self.chooser.utilities_fast(b, shifted=True)
-        attempt = b.attempt.copy()
-        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
-        n_later = int(np.count_nonzero(attempt >= ATTEMPTS))
-        later = self.streams["rechoice"].random(n_later) if n_later else np.zeros(0)
-        pick = kernels.draw_own(np.exp(x, out=x), b.rn, attempt, RN_CHOICE, later, ATTEMPTS)
-        first_emergency = (attempt == 0) & b.emergency
-        if first_emergency.any():
-            ch = self.chooser
-            kernels.nearest_capable(np.flatnonzero(first_emergency), pick, b.person, b.program, b.severity,
-                                    self.population.village, ch.alt_capability, ch.alt_hours, allowed, len(PROGRAMS))
-        return alt, p_file, attempt, pick
 
     def _one_round(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
         """One round of choice, filing, referral at the door, rationing and service; returns who is left."""
@@ -581,7 +461,7 @@ class GradedCareModel(mesa.Model):
         f, tier, capability, shortfall, ref_draw, door = kernels.arrive(
             go, pick, alt, p_file, attempt, b.rn, filing_later, door_later, b.care, b.program, b.severity, b.filed,
             fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR,
-            self._day_counts[_KERNEL_COUNTS.index("arrivals")])
+            self._day_counts[KERNEL_COUNTS.index("arrivals")])
         care = b.care.take(go).astype(np.int64)
         pos = pick.take(go)
         up = np.zeros(0, dtype=np.int64)
@@ -636,193 +516,6 @@ class GradedCareModel(mesa.Model):
             left.excluded[at] |= np.left_shift(1, pos[rej]).astype(np.int64)
         return Batch.concat([left, cont]) if cont is not None else left
 
-    def _pick(self, u: np.ndarray, allowed: np.ndarray, alt_tier: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-        """The logit draw (sim.choice); the fast engine's is in _choose_fast."""
-        return choice_rules.draw(choice_rules.choice_weights(self.choice_params, u, allowed, alt_tier), uniform)
-
-    def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
-        """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
-        away under budget pressure: like a displacement, they choose again elsewhere."""
-        prob, facilities = self.admission_screen
-        candidate = (care == 1) & (b.severity <= 2) & facilities[f]
-        turned = candidate & (self.streams["policy"].random(len(b)) < prob[b.person])
-        if not turned.any():
-            return b, f, pos, care, tier, ref_draw, shortfall
-        idx = np.flatnonzero(turned)
-        self._tally("rejected", f[idx], 1)
-        away = b.take(idx)
-        np.add.at(self.daily["displaced"][d], away.care[~away.displaced], 1)
-        away.displaced[:] = True
-        away.excluded |= np.left_shift(1, pos[idx]).astype(np.int64)
-        left_over.append(away)
-        rest = np.flatnonzero(~turned)
-        return b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest]
-
-    def _uniforms(self, b: Batch, attempt: np.ndarray, column: int, stream: str) -> np.ndarray:
-        """The episode's own number for this attempt (common random numbers); a stream's after ATTEMPTS."""
-        own = attempt < ATTEMPTS
-        out = np.empty(len(b))
-        out[own] = b.rn[own, column + 3 * attempt[own]]
-        later = np.flatnonzero(~own)
-        if later.size:
-            out[later] = self.streams[stream].random(later.size)
-        return out
-
-    def _with_child_block(self, own: np.ndarray) -> np.ndarray:
-        """A derived episode's numbers: the block its parent kept for it, and a new child block."""
-        return np.hstack([own, self.streams["rechoice"].random((own.shape[0], N_RN))])
-
-    def _serve_fast(self, b: Batch, e: np.ndarray, f: np.ndarray, care: np.ndarray, tier: np.ndarray,
-                    waited: np.ndarray, d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
-        """_serve for rows `e` of the round's batch, billing and books in one compiled pass (sim.kernels.bill)."""
-        from .kernels import bill
-        pop, cfg, t = self.population, self.config, self.benefits
-        person = b.person.take(e)
-        sd = self.cost_sd[tier]
-        noise = np.exp(sd * _normal(b.rn[e, RN_COST]) - 0.5 * sd ** 2)
-        year = self.date.year - self.record_years[0]
-        cost, fund, oop = bill(e, f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed,
-                               noise, self.mean_cost_fen, pop.scheme, t.deductible, t.ratio, t.covered,
-                               t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
-                               d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
-                               self.tier_hospital, b.displaced, waited, self.facilities.fixed_wait, self._day_counts,
-                               self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day),
-                               np.float32(cfg.trust.learning_rate))
-        for community in self.communities:
-            community.charge(d, person, fund, self.tier_in_county[tier])
-
-        inp = np.flatnonzero(care == 1)
-        if inp.size:
-            ei = e[inp]
-            los = draw_los(self.mean_los[f[inp], b.program.take(ei), b.severity.take(ei).astype(np.int64) - 1],
-                           cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[ei, RN_LOS]))
-            self.beds.admit(f[inp], los, d)
-            self._tally("los_days", f[inp], 1, los)
-            p_down = self.referral_down[tier[inp]]
-            if pop.extra_down is not None:
-                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[person[inp]])
-            down = b.rn[ei, RN_DOWN] < p_down
-            if down.any():
-                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
-                self.followup_person = np.concatenate([self.followup_person, person[inp][down]])
-                self.followup_rn = np.concatenate([self.followup_rn, b.rn[ei[down], N_RN:]])
-
-    def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
-               d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
-        pop, cfg = self.population, self.config
-        self._tally("served", f, care)
-        after = b.displaced
-        self._tally("served_after_displacement", f[after], care[after])
-        self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
-        out = care == 0
-        if self.engine == "numpy":
-            n_f = slots.size
-            slots -= np.bincount(f[out], minlength=n_f)
-            beds_free -= np.bincount(f[~out], minlength=n_f)
-            if d >= self.warmup_days:
-                self._record_flows(b, care, tier)
-        else:
-            from .kernels import serve_books
-            year = self.date.year - self.record_years[0]
-            serve_books(f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed, slots,
-                        beds_free, d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
-                        self.tier_hospital)
-
-        sev = b.severity.astype(np.int64) - 1
-        sd = self.cost_sd[tier]
-        noise = np.exp(sd * _normal(b.rn[:, RN_COST]) - 0.5 * sd ** 2)
-        if self.engine == "numpy":
-            cost = np.maximum(1, np.rint(self.mean_cost_fen[f, care, b.program, sev] * noise)).astype(np.int64)
-        else:
-            from .kernels import costs
-            cost = costs(self.mean_cost_fen, f, care, b.program, b.severity, noise)
-        scheme = pop.scheme[b.person].astype(np.int64)
-        if self.engine == "numpy":
-            fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
-            np.add.at(pop.fund_ytd, (b.person, care), fund)
-            np.add.at(pop.oop_ytd, b.person, oop)
-        else:
-            from .kernels import settle
-            t = self.benefits
-            fund, oop = settle(t.deductible, t.ratio, t.covered, t.unfiled_penalty, t.annual_cap, scheme, care, tier,
-                               b.filed, cost, b.person, pop.fund_ytd, pop.oop_ytd)
-        self._tally("fund", f, care, fund)
-        self._tally("oop", f, care, oop)
-        self._tally("cost", f, care, cost)
-        for community in self.communities:
-            community.charge(d, b.person, fund, self.tier_in_county[tier])
-
-        inp = np.flatnonzero(~out)
-        if inp.size:
-            los = draw_los(self.mean_los[f[inp], b.program[inp], sev[inp]], cfg.care.los_sd_log,
-                           cfg.care.max_los_days, _normal(b.rn[inp, RN_LOS]))
-            self.beds.admit(f[inp], los, d)
-            self._tally("los_days", f[inp], 1, los)
-            p_down = self.referral_down[tier[inp]]
-            if pop.extra_down is not None:      # a budget-holding community refers recovering patients down
-                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[b.person[inp]])
-            down = b.rn[inp, RN_DOWN] < p_down
-            if down.any():
-                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
-                self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
-                self.followup_rn = np.concatenate([self.followup_rn, b.rn[inp][down, N_RN:]])
-        signal = cfg.trust.served + cfg.trust.per_wait_day * waited
-        self._trust(b.person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
-
-    def _record_flows(self, b: Batch, care: np.ndarray, tier: np.ndarray) -> None:
-        """Served episodes by village of residence (sim.places) and by tier x care x programme x severity x
-        path x filed."""
-        pop, year = self.population, self.date.year - self.record_years[0]
-        V, T = self.village_served.shape[1:3]
-        where = (pop.village.take(b.person).astype(np.int64) * T + tier) * 2 + care
-        self.village_served[year] += np.bincount(where, minlength=V * T * 2).reshape(V, T, 2)
-        ref = b.ref_tier.astype(np.int64)
-        path = np.where(b.referred_down, 3, np.where(ref < 0, 0, np.where(self.tier_hospital[ref], 2, 1)))
-        shape = self.flows.shape[1:]
-        cell = np.ravel_multi_index((tier, care, b.program.astype(np.int64), b.severity.astype(np.int64) - 1, path,
-                                     b.filed.astype(np.int64)), shape)
-        self.flows[year] += np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)
-
-    def _displace(self, again: "Batch", facility: np.ndarray, care: np.ndarray, tier: np.ndarray,
-                  pos: np.ndarray, d: int) -> "Batch":
-        """Episodes a full facility turned away: counted (once per episode as displaced), felt in trust,
-        and sent to choose again without that facility."""
-        self._tally("rejected", facility, care)
-        self._trust(again.person, tier, self.config.trust.rejected)
-        first = ~again.displaced
-        np.add.at(self.daily["displaced"][d], again.care[first], 1)
-        again.displaced[:] = True
-        again.excluded |= np.left_shift(1, pos).astype(np.int64)
-        return again
-
-    def _refer_up_at_door(self, up: "Batch", facility: np.ndarray, tier: np.ndarray,
-                          capability: np.ndarray) -> "Batch":
-        """Episodes a facility cannot treat, referred up at its door: counted, felt in trust, and sent to
-        choose again as filed referrals that remember where they came from."""
-        self._tally("referred_up_at", facility, 1)
-        self._trust(up.person, tier, self.config.trust.referred_up)
-        up.ref_capability = capability.astype(float)
-        up.ref_tier = tier.astype(np.int8)
-        up.referred_up[:] = True
-        up.filed[:] = True
-        return up
-
-    def _trust(self, person: np.ndarray, tier: np.ndarray, signal) -> None:
-        """Move trust towards the experience signal (exponential smoothing)."""
-        if person.size == 0:
-            return
-        lr = np.float32(self.config.trust.learning_rate)
-        if self.engine != "numpy":
-            from .kernels import learn_trust
-            signal = (np.full(person.size, signal, dtype=np.float32) if np.ndim(signal) == 0
-                      else np.asarray(signal, dtype=np.float32))
-            learn_trust(self.population.trust, person, np.asarray(tier, dtype=np.int64), signal, lr)
-            return
-        flat = self.population.trust.reshape(-1)
-        idx = person * self.population.trust.shape[1] + tier
-        old = flat.take(idx)
-        flat.put(idx, old + lr * (np.asarray(signal, dtype=np.float32) - old))
-
     def _end_of_day(self, b: Batch, d: int) -> None:
         patience = np.array([self.config.choice.patience_days["outpatient"],
                              self.config.choice.patience_days["inpatient"]])
@@ -832,18 +525,6 @@ class GradedCareModel(mesa.Model):
         self.pending = b.take(np.flatnonzero(keep))
         self.pending.excluded[:] = 0
         np.add.at(self.daily["pending"][d], self.pending.care, 1)
-
-    def _close_year(self, year: int) -> None:
-        """Record the year's catastrophic-spending share; reset annual insurance accounts; let active
-        policies close their year (a medical community's books)."""
-        for policy in self.active_policies:
-            policy.year_end(self, year)
-        pop = self.population
-        income = np.array([b.annual_income for b in self.config.population.income_bands]) * insurance.FEN
-        threshold = self.config.insurance.catastrophic_threshold * income[pop.income_band]
-        self.catastrophic[year] = float(np.mean(pop.oop_ytd > threshold))
-        pop.fund_ytd[:] = 0
-        pop.oop_ytd[:] = 0
 
     # ------------------------------------------------------------------ running and results
     def run(self, progress=None) -> "GradedCareModel":

@@ -84,7 +84,7 @@ def seasonal_stays(pmf: np.ndarray, past: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def _pool(model, care: int, rng: np.random.Generator, date: dt.date):
     """A pool of new episodes of one care type and each one's expected count a day, season divided out."""
-    from .model import Batch
+    from .episodes import Batch
     ill = model.illness
     season = ill.season_factor(date)
     per_day = float((ill.annual_rates[:, care] * ill.sizes).sum()) * season / 365.0
@@ -104,7 +104,7 @@ def expected_flows(model, b, weight: np.ndarray, accept: np.ndarray):
     """Expected arrivals (F, 2) the background observes (served + rejected) and the inpatient demand for
     beds (pool episode, facility, expected count a day before rationing) of a pool, following referrals
     and displacements. accept: (F,) share of inpatient arrivals a facility admits (1 where beds are free)."""
-    from .model import Batch
+    from .episodes import Batch
     F = len(model.facilities)
     fac, slope = model.facilities, float(model.config.referral.up_slope)
     arrivals = np.zeros((F, 2))

@@ -11,7 +11,7 @@ from conftest import ROOT, edited_config, run_model, small_config
 from sim import choice, filing
 from sim.indicators import outflow_table
 from sim.illness import N_RN
-from sim.model import Batch
+from sim.episodes import Batch
 from sim.policies import build_policies
 
 SEED = ROOT / "configs" / "seed_county.yaml"

@@ -217,7 +217,7 @@ def test_new_contracts_only_route_the_referrals_the_policy_signs(cfg):
 
 def test_referral_within_county_removes_the_follow_bonus_outside(cfg):
     m = model(cfg)
-    from sim.model import Batch
+    from sim.episodes import Batch
     from sim.choice import beta_of
     b = Batch.new(np.array([0]), np.array([1]), np.array([3]), np.array([0]), 0, np.array([True]),
                   np.zeros((1, 26)), referred_up=np.array([True]), ref_capability=np.array([2.0]))

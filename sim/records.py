@@ -1,0 +1,62 @@
+"""The day's records, a concern of the model's day split out of sim/model.py: tallies per facility
+and care type, the public expected wait, and the close of a year. `DayRecords` is a mixin of
+GradedCareModel; the record arrays stay on the model.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import insurance
+
+RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
+               "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
+               "nonresident_served")    # patients from outside the county (full scale; sim.background)
+KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill
+                  "arrivals")                                                      # and sim.kernels.arrive
+
+
+class DayRecords:
+    """Counts noted during the day, added to the records once at its end."""
+
+    def _tally(self, key: str, f: np.ndarray, care, weights: np.ndarray | None = None) -> None:
+        """Note counts (or weights) per facility x care type; added to the records once a day."""
+        self._log.setdefault(key, []).append((f * 2 + care, weights))
+
+    def _flush_log(self, d: int) -> None:
+        """Add the day's tallies to the records: the logged ones, then the compiled serving's counts
+        (integers, so the same as logged) and waits (summed in the same order, rounded once)."""
+        for key, counts in zip(KERNEL_COUNTS, self._day_counts):
+            self.records[key][d] += counts
+        self.records["wait_days"][d] += np.rint(self._day_wait).astype(np.int64)
+        n = 2 * len(self.facilities)
+        for key, parts in self._log.items():
+            idx = np.concatenate([i for i, _ in parts])
+            weights = None if parts[0][1] is None else np.concatenate([w for _, w in parts])
+            counts = np.bincount(idx, weights=weights, minlength=n)
+            self.records[key][d] += (np.rint(counts) if weights is not None else counts).astype(np.int64).reshape(-1, 2)
+
+    def _update_expected_wait(self, d: int) -> None:
+        """Smooth each facility's observed wait (a displacement counts as a day); no arrivals = no wait.
+
+        The recorded waits include the fixed wait the county does not cause, which the choice adds
+        by itself, so it is taken out here: the expectation holds only the wait capacity causes."""
+        rec = self.records
+        served = rec["served"][d].sum(axis=1)
+        queued = np.maximum(rec["wait_days"][d].sum(axis=1) - self.facilities.fixed_wait * served, 0.0)
+        waited = queued + rec["rejected"][d].sum(axis=1)
+        seen = served + rec["rejected"][d].sum(axis=1)
+        observed = np.divide(waited, seen, out=np.zeros(len(seen)), where=seen > 0)
+        alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
+        self.expected_wait += alpha * (observed - self.expected_wait)
+
+    def _close_year(self, year: int) -> None:
+        """Record the year's catastrophic-spending share; reset annual insurance accounts; let active
+        policies close their year (a medical community's books)."""
+        for policy in self.active_policies:
+            policy.year_end(self, year)
+        pop = self.population
+        income = np.array([b.annual_income for b in self.config.population.income_bands]) * insurance.FEN
+        threshold = self.config.insurance.catastrophic_threshold * income[pop.income_band]
+        self.catastrophic[year] = float(np.mean(pop.oop_ytd > threshold))
+        pop.fund_ytd[:] = 0
+        pop.oop_ytd[:] = 0

@@ -1,0 +1,195 @@
+"""Serving a round's episodes, a concern of the model's day split out of sim/model.py: billing and
+settlement, beds and stays, down-referral follow-ups, the flow tables, displacement, referral up at
+the door, and trust. `Serving` is a mixin of GradedCareModel; the state stays on the model.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.special import ndtri
+
+from . import insurance
+from .capacity import draw_los
+from .illness import N_RN, RN_COST, RN_DOWN, RN_LOS
+
+if TYPE_CHECKING:
+    from .episodes import Batch
+
+
+def _normal(u: np.ndarray) -> np.ndarray:
+    """Standard normal numbers from an episode's uniform ones (kept off the 0 and 1 edges)."""
+    return ndtri(np.minimum(np.maximum(u, 1e-12), 1.0 - 1e-12))
+
+
+class Serving:
+    """Served, turned away or referred up: what happens to an episode at the facility it chose."""
+
+    def _screen_admissions(self, b, f, pos, care, tier, ref_draw, shortfall, left_over, d):
+        """Minor (severity 1-2) admissions of covered residents that a community's facilities turn
+        away under budget pressure: like a displacement, they choose again elsewhere."""
+        prob, facilities = self.admission_screen
+        candidate = (care == 1) & (b.severity <= 2) & facilities[f]
+        turned = candidate & (self.streams["policy"].random(len(b)) < prob[b.person])
+        if not turned.any():
+            return b, f, pos, care, tier, ref_draw, shortfall
+        idx = np.flatnonzero(turned)
+        self._tally("rejected", f[idx], 1)
+        away = b.take(idx)
+        np.add.at(self.daily["displaced"][d], away.care[~away.displaced], 1)
+        away.displaced[:] = True
+        away.excluded |= np.left_shift(1, pos[idx]).astype(np.int64)
+        left_over.append(away)
+        rest = np.flatnonzero(~turned)
+        return b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest]
+
+    def _serve_fast(self, b: Batch, e: np.ndarray, f: np.ndarray, care: np.ndarray, tier: np.ndarray,
+                    waited: np.ndarray, d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
+        """_serve for rows `e` of the round's batch, billing and books in one compiled pass (sim.kernels.bill)."""
+        from .kernels import bill
+        pop, cfg, t = self.population, self.config, self.benefits
+        person = b.person.take(e)
+        sd = self.cost_sd[tier]
+        noise = np.exp(sd * _normal(b.rn[e, RN_COST]) - 0.5 * sd ** 2)
+        year = self.date.year - self.record_years[0]
+        cost, fund, oop = bill(e, f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed,
+                               noise, self.mean_cost_fen, pop.scheme, t.deductible, t.ratio, t.covered,
+                               t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
+                               d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+                               self.tier_hospital, b.displaced, waited, self.facilities.fixed_wait, self._day_counts,
+                               self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day),
+                               np.float32(cfg.trust.learning_rate))
+        for community in self.communities:
+            community.charge(d, person, fund, self.tier_in_county[tier])
+
+        inp = np.flatnonzero(care == 1)
+        if inp.size:
+            ei = e[inp]
+            los = draw_los(self.mean_los[f[inp], b.program.take(ei), b.severity.take(ei).astype(np.int64) - 1],
+                           cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[ei, RN_LOS]))
+            self.beds.admit(f[inp], los, d)
+            self._tally("los_days", f[inp], 1, los)
+            p_down = self.referral_down[tier[inp]]
+            if pop.extra_down is not None:
+                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[person[inp]])
+            down = b.rn[ei, RN_DOWN] < p_down
+            if down.any():
+                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
+                self.followup_person = np.concatenate([self.followup_person, person[inp][down]])
+                self.followup_rn = np.concatenate([self.followup_rn, b.rn[ei[down], N_RN:]])
+
+    def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
+               d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
+        pop, cfg = self.population, self.config
+        self._tally("served", f, care)
+        after = b.displaced
+        self._tally("served_after_displacement", f[after], care[after])
+        self._tally("wait_days", f, care, waited + self.facilities.fixed_wait[f])
+        out = care == 0
+        if self.engine == "numpy":
+            n_f = slots.size
+            slots -= np.bincount(f[out], minlength=n_f)
+            beds_free -= np.bincount(f[~out], minlength=n_f)
+            if d >= self.warmup_days:
+                self._record_flows(b, care, tier)
+        else:
+            from .kernels import serve_books
+            year = self.date.year - self.record_years[0]
+            serve_books(f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed, slots,
+                        beds_free, d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+                        self.tier_hospital)
+
+        sev = b.severity.astype(np.int64) - 1
+        sd = self.cost_sd[tier]
+        noise = np.exp(sd * _normal(b.rn[:, RN_COST]) - 0.5 * sd ** 2)
+        if self.engine == "numpy":
+            cost = np.maximum(1, np.rint(self.mean_cost_fen[f, care, b.program, sev] * noise)).astype(np.int64)
+        else:
+            from .kernels import costs
+            cost = costs(self.mean_cost_fen, f, care, b.program, b.severity, noise)
+        scheme = pop.scheme[b.person].astype(np.int64)
+        if self.engine == "numpy":
+            fund, oop = insurance.settle(self.benefits, scheme, care, tier, b.filed, cost, b.person, pop.fund_ytd)
+            np.add.at(pop.fund_ytd, (b.person, care), fund)
+            np.add.at(pop.oop_ytd, b.person, oop)
+        else:
+            from .kernels import settle
+            t = self.benefits
+            fund, oop = settle(t.deductible, t.ratio, t.covered, t.unfiled_penalty, t.annual_cap, scheme, care, tier,
+                               b.filed, cost, b.person, pop.fund_ytd, pop.oop_ytd)
+        self._tally("fund", f, care, fund)
+        self._tally("oop", f, care, oop)
+        self._tally("cost", f, care, cost)
+        for community in self.communities:
+            community.charge(d, b.person, fund, self.tier_in_county[tier])
+
+        inp = np.flatnonzero(~out)
+        if inp.size:
+            los = draw_los(self.mean_los[f[inp], b.program[inp], sev[inp]], cfg.care.los_sd_log,
+                           cfg.care.max_los_days, _normal(b.rn[inp, RN_LOS]))
+            self.beds.admit(f[inp], los, d)
+            self._tally("los_days", f[inp], 1, los)
+            p_down = self.referral_down[tier[inp]]
+            if pop.extra_down is not None:      # a budget-holding community refers recovering patients down
+                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[b.person[inp]])
+            down = b.rn[inp, RN_DOWN] < p_down
+            if down.any():
+                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
+                self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
+                self.followup_rn = np.concatenate([self.followup_rn, b.rn[inp][down, N_RN:]])
+        signal = cfg.trust.served + cfg.trust.per_wait_day * waited
+        self._trust(b.person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
+
+    def _record_flows(self, b: Batch, care: np.ndarray, tier: np.ndarray) -> None:
+        """Served episodes by village of residence (sim.places) and by tier x care x programme x severity x
+        path x filed."""
+        pop, year = self.population, self.date.year - self.record_years[0]
+        V, T = self.village_served.shape[1:3]
+        where = (pop.village.take(b.person).astype(np.int64) * T + tier) * 2 + care
+        self.village_served[year] += np.bincount(where, minlength=V * T * 2).reshape(V, T, 2)
+        ref = b.ref_tier.astype(np.int64)
+        path = np.where(b.referred_down, 3, np.where(ref < 0, 0, np.where(self.tier_hospital[ref], 2, 1)))
+        shape = self.flows.shape[1:]
+        cell = np.ravel_multi_index((tier, care, b.program.astype(np.int64), b.severity.astype(np.int64) - 1, path,
+                                     b.filed.astype(np.int64)), shape)
+        self.flows[year] += np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)
+
+    def _displace(self, again: "Batch", facility: np.ndarray, care: np.ndarray, tier: np.ndarray,
+                  pos: np.ndarray, d: int) -> "Batch":
+        """Episodes a full facility turned away: counted (once per episode as displaced), felt in trust,
+        and sent to choose again without that facility."""
+        self._tally("rejected", facility, care)
+        self._trust(again.person, tier, self.config.trust.rejected)
+        first = ~again.displaced
+        np.add.at(self.daily["displaced"][d], again.care[first], 1)
+        again.displaced[:] = True
+        again.excluded |= np.left_shift(1, pos).astype(np.int64)
+        return again
+
+    def _refer_up_at_door(self, up: "Batch", facility: np.ndarray, tier: np.ndarray,
+                          capability: np.ndarray) -> "Batch":
+        """Episodes a facility cannot treat, referred up at its door: counted, felt in trust, and sent to
+        choose again as filed referrals that remember where they came from."""
+        self._tally("referred_up_at", facility, 1)
+        self._trust(up.person, tier, self.config.trust.referred_up)
+        up.ref_capability = capability.astype(float)
+        up.ref_tier = tier.astype(np.int8)
+        up.referred_up[:] = True
+        up.filed[:] = True
+        return up
+
+    def _trust(self, person: np.ndarray, tier: np.ndarray, signal) -> None:
+        """Move trust towards the experience signal (exponential smoothing)."""
+        if person.size == 0:
+            return
+        lr = np.float32(self.config.trust.learning_rate)
+        if self.engine != "numpy":
+            from .kernels import learn_trust
+            signal = (np.full(person.size, signal, dtype=np.float32) if np.ndim(signal) == 0
+                      else np.asarray(signal, dtype=np.float32))
+            learn_trust(self.population.trust, person, np.asarray(tier, dtype=np.int64), signal, lr)
+            return
+        flat = self.population.trust.reshape(-1)
+        idx = person * self.population.trust.shape[1] + tier
+        old = flat.take(idx)
+        flat.put(idx, old + lr * (np.asarray(signal, dtype=np.float32) - old))
