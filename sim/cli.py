@@ -117,10 +117,19 @@ def _formats(value: str) -> tuple[str, ...]:
     return formats
 
 
-def _is_experiment(path: str) -> bool:
+def _file_kind(path: str) -> str:
+    """"calibration", "experiment" or "config": which of the tool's YAML files this is."""
     from .config import read_yaml
     data = read_yaml(path)
-    return "scenarios" in data or ("config" in data and "tiers" not in data and "extends" not in data)
+    if "targets" in data and "parameters" in data:
+        return "calibration"
+    if "scenarios" in data or ("config" in data and "tiers" not in data and "extends" not in data):
+        return "experiment"
+    return "config"
+
+
+def _is_experiment(path: str) -> bool:
+    return _file_kind(path) == "experiment"
 
 
 def warn(messages: list[str]) -> None:
@@ -132,7 +141,14 @@ def warn(messages: list[str]) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     from .config import load_config
     from .experiment import plan_experiment
-    if _is_experiment(args.file):
+    kind = _file_kind(args.file)
+    if kind == "calibration":
+        from .calibration import load_calibration
+        cal = load_calibration(args.file)
+        print(f"{args.file}: valid calibration '{cal.spec.name}' of {cal.config_file}: {len(cal.parameters)} free "
+              f"parameter(s), {len(cal.targets)} target(s), {len(cal.seeds)} replication(s) per evaluation at scale "
+              f"{cal.spec.scale:g}, {cal.spec.search.method} up to {cal.spec.search.max_evaluations} evaluations")
+    elif kind == "experiment":
         plan = plan_experiment(args.file)
         warn(plan.warnings)
         print(f"{args.file}: valid experiment '{plan.spec.name}': {len(plan.scenarios)} scenario(s) x "

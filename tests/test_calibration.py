@@ -217,3 +217,11 @@ def test_a_change_of_model_code_changes_the_fingerprint(tmp_path, monkeypatch):
     before = cal.fingerprint()
     monkeypatch.setattr(spec, "model_code_fingerprint", lambda: "other code")
     assert cal.fingerprint() != before
+
+
+def test_check_reads_a_calibration_file_and_names_a_bad_key(tmp_path, capsys):
+    root = SMALL.parents[2]
+    assert main(["check", str(root / "experiments" / "calibrate_seed_county.yaml")]) == 0
+    assert "valid calibration 'calibrate_seed_county'" in capsys.readouterr().out
+    assert main(["check", str(_write(tmp_path, search={"method": "gradient"}))]) == 2
+    assert "search.method:" in capsys.readouterr().err
