@@ -34,12 +34,7 @@ class Serving:
         if not turned.any():
             return b, f, pos, care, tier, ref_draw, shortfall
         idx = np.flatnonzero(turned)
-        self._tally("rejected", f[idx], 1)
-        away = b.take(idx)
-        np.add.at(self.daily["displaced"][d], away.care[~away.displaced], 1)
-        away.displaced[:] = True
-        away.excluded |= np.left_shift(1, pos[idx]).astype(np.int64)
-        left_over.append(away)
+        left_over.append(self._displace(b.take(idx), f[idx], care[idx], tier[idx], pos[idx], d, felt=False))
         rest = np.flatnonzero(~turned)
         return b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest]
 
@@ -64,19 +59,7 @@ class Serving:
 
         inp = np.flatnonzero(care == 1)
         if inp.size:
-            ei = e[inp]
-            los = draw_los(self.mean_los[f[inp], b.program.take(ei), b.severity.take(ei).astype(np.int64) - 1],
-                           cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[ei, RN_LOS]))
-            self.beds.admit(f[inp], los, d)
-            self._tally("los_days", f[inp], 1, los)
-            p_down = self.referral_down[tier[inp]]
-            if pop.extra_down is not None:
-                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[person[inp]])
-            down = b.rn[ei, RN_DOWN] < p_down
-            if down.any():
-                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
-                self.followup_person = np.concatenate([self.followup_person, person[inp][down]])
-                self.followup_rn = np.concatenate([self.followup_rn, b.rn[ei[down], N_RN:]])
+            self._admit(b, e[inp], f[inp], tier[inp], d)
 
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
@@ -125,20 +108,31 @@ class Serving:
 
         inp = np.flatnonzero(~out)
         if inp.size:
-            los = draw_los(self.mean_los[f[inp], b.program[inp], sev[inp]], cfg.care.los_sd_log,
-                           cfg.care.max_los_days, _normal(b.rn[inp, RN_LOS]))
-            self.beds.admit(f[inp], los, d)
-            self._tally("los_days", f[inp], 1, los)
-            p_down = self.referral_down[tier[inp]]
-            if pop.extra_down is not None:      # a budget-holding community refers recovering patients down
-                p_down = p_down + np.where(self.tier_primary[tier[inp]], 0.0, pop.extra_down[b.person[inp]])
-            down = b.rn[inp, RN_DOWN] < p_down
-            if down.any():
-                self.followup_day = np.concatenate([self.followup_day, d + los[down]])
-                self.followup_person = np.concatenate([self.followup_person, b.person[inp][down]])
-                self.followup_rn = np.concatenate([self.followup_rn, b.rn[inp][down, N_RN:]])
+            self._admit(b, inp, f[inp], tier[inp], d)
         signal = cfg.trust.served + cfg.trust.per_wait_day * waited
         self._trust(b.person, tier, np.minimum(np.maximum(signal, 0.0), 1.0))
+
+    def _admit(self, b: Batch, rows: np.ndarray, f: np.ndarray, tier: np.ndarray, d: int) -> None:
+        """Served admissions (rows of the batch, at facilities f of tiers tier) take a bed for a drawn stay;
+        those referred down at discharge get a follow-up visit on that day, with the numbers kept for it."""
+        cfg = self.config
+        person = b.person.take(rows)
+        los = draw_los(self.mean_los[f, b.program.take(rows), b.severity.take(rows).astype(np.int64) - 1],
+                       cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[rows, RN_LOS]))
+        self.beds.admit(f, los, d)
+        self._tally("los_days", f, 1, los)
+        down = b.rn[rows, RN_DOWN] < self._down_probability(tier, person)
+        if down.any():
+            self.followup_day = np.concatenate([self.followup_day, d + los[down]])
+            self.followup_person = np.concatenate([self.followup_person, person[down]])
+            self.followup_rn = np.concatenate([self.followup_rn, b.rn[rows[down], N_RN:]])
+
+    def _down_probability(self, tier: np.ndarray, person: np.ndarray) -> np.ndarray:
+        """Probability that an inpatient discharged from `tier` is referred down for follow-up: the
+        tier's, plus what a budget-holding community adds for its residents at hospitals."""
+        p_down = self.referral_down[tier]
+        extra = self.population.extra_down
+        return p_down if extra is None else p_down + np.where(self.tier_primary[tier], 0.0, extra[person])
 
     def _record_flows(self, b: Batch, care: np.ndarray, tier: np.ndarray) -> None:
         """Served episodes by village of residence (sim.places) and by tier x care x programme x severity x
@@ -155,11 +149,13 @@ class Serving:
         self.flows[year] += np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)
 
     def _displace(self, again: "Batch", facility: np.ndarray, care: np.ndarray, tier: np.ndarray,
-                  pos: np.ndarray, d: int) -> "Batch":
-        """Episodes a full facility turned away: counted (once per episode as displaced), felt in trust,
-        and sent to choose again without that facility."""
+                  pos: np.ndarray, d: int, felt: bool = True) -> "Batch":
+        """Episodes a facility turned away: counted (once per episode as displaced), felt in trust when a
+        full facility turned them away (`felt`; not a community's screen), and sent to choose again
+        without that facility."""
         self._tally("rejected", facility, care)
-        self._trust(again.person, tier, self.config.trust.rejected)
+        if felt:
+            self._trust(again.person, tier, self.config.trust.rejected)
         first = ~again.displaced
         np.add.at(self.daily["displaced"][d], again.care[first], 1)
         again.displaced[:] = True

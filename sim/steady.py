@@ -261,10 +261,7 @@ def _occupy(model, x: dict, rng: np.random.Generator) -> None:
     beds.admit(where[staying], stays[staying], 0)
 
     tier = fac.tier[bed_fac]
-    p_down = model.referral_down[tier]
-    if model.population.extra_down is not None:
-        p_down = p_down + np.where(model.tier_primary[tier], 0.0, model.population.extra_down[person])
-    down = rng.random(person.size) < p_down
+    down = rng.random(person.size) < model._down_probability(tier, person)
     model.followup_day = np.concatenate([model.followup_day, residual[down].astype(np.int64)])
     model.followup_person = np.concatenate([model.followup_person, person[down]])
     model.followup_rn = np.concatenate([model.followup_rn, rng.random((int(down.sum()), N_RN))])
