@@ -117,7 +117,7 @@ def _formats(value: str) -> tuple[str, ...]:
     return formats
 
 
-def _file_kind(path: str) -> str:
+def file_kind(path: str) -> str:
     """"calibration", "experiment" or "config": which of the tool's YAML files this is."""
     from .config import read_yaml
     data = read_yaml(path)
@@ -126,10 +126,6 @@ def _file_kind(path: str) -> str:
     if "scenarios" in data or ("config" in data and "tiers" not in data and "extends" not in data):
         return "experiment"
     return "config"
-
-
-def _is_experiment(path: str) -> bool:
-    return _file_kind(path) == "experiment"
 
 
 def warn(messages: list[str]) -> None:
@@ -141,7 +137,7 @@ def warn(messages: list[str]) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     from .config import load_config
     from .experiment import plan_experiment
-    kind = _file_kind(args.file)
+    kind = file_kind(args.file)
     if kind == "calibration":
         from .calibration import load_calibration
         cal = load_calibration(args.file)
@@ -172,6 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_new_county(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .newcounty import new_county, read_table
     name = read_table(args.table)[0].get("name")
     if not isinstance(name, str) or not name.strip():
@@ -196,7 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .experiment import plan_run, run_planned
     from .resources import check_cost, cores
-    if Path(args.experiment).is_file() and not _is_experiment(args.experiment):
+    if Path(args.experiment).is_file() and file_kind(args.experiment) != "experiment":
         raise ConfigError("this is a county config; run needs an experiment (see experiments/baseline.yaml)",
                           args.experiment)
     plan, folder = plan_run(args.experiment, args.out, args.replications, args.scale, args.resume,

@@ -73,3 +73,13 @@ def test_bad_tables_exit_2_naming_the_key_and_write_nothing(tmp_path, capsys):
     table["hospitals"][0]["kind"] = "teaching"
     bad.write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
     assert _new(tmp_path, bad)[0] == 2 and "hospitals.0.kind" in capsys.readouterr().err
+
+
+def test_a_table_without_a_name_exits_2_naming_it(tmp_path, capsys):
+    table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
+    del table["name"]
+    bad = tmp_path / "noname.yaml"
+    bad.write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
+    assert main(["new-county", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "name:" in err and "Traceback" not in err

@@ -27,8 +27,8 @@ SOURCE_KEYS = ("horizon", "seed", "overrides")      # what the dashboard keeps o
 
 def is_experiment(path: str | Path) -> bool:
     """An experiment YAML (scenarios, or a `config:` reference) rather than a county config."""
-    from ..cli import _is_experiment
-    return _is_experiment(str(path))
+    from ..cli import file_kind
+    return file_kind(str(path)) == "experiment"
 
 
 @dataclass(frozen=True)

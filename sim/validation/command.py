@@ -34,8 +34,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .report import markdown, text_table
     from .suite import Settings, run_suite
 
-    from ..cli import _is_experiment
-    if Path(args.config).is_file() and _is_experiment(args.config):
+    from ..cli import file_kind
+    if Path(args.config).is_file() and file_kind(args.config) == "experiment":
         raise ConfigError("this is an experiment; validate needs a county config (`gradsim check` checks "
                           "experiments)", args.config)
     load_config(args.config)                      # a bad config: exit 2 before anything runs
