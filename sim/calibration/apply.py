@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, get_dotted, load_config, load_tree, split_path
+from ..config import ConfigError, config_from_tree, get_dotted, load_tree, split_path
 
 _PLAIN_SCALAR = re.compile(r"[^,\]\}\s#]+")
 _GAP_BEFORE_COMMENT = re.compile(r"( +)#")
@@ -26,11 +26,8 @@ def _positions(text: str) -> Any:
 
 def _scalar_at(doc: Any, path: str) -> tuple[int, int]:
     """(line, column) of the scalar at a dotted path of the round-trip document."""
-    parent, key = doc, None
-    keys = split_path(path)
-    for k in keys[:-1]:
-        parent = parent[k]
-    key = keys[-1]
+    head, _, _ = path.rpartition(".")
+    parent, key = get_dotted(doc, head) if head else doc, split_path(path)[-1]
     if isinstance(parent, list):
         return tuple(parent.lc.item(key))
     return tuple(parent.lc.value(key))
@@ -50,10 +47,8 @@ def missing_paths(config_file: Path, paths: list[str]) -> list[str]:
     doc = _positions(Path(config_file).read_text(encoding="utf-8"))
     out = []
     for p in paths:
-        node = doc
         try:
-            for k in split_path(p):
-                node = node[k]
+            get_dotted(doc, p)
         except (KeyError, IndexError, TypeError):
             out.append(p)
     return out
@@ -96,8 +91,8 @@ def write_into_base(config_file: Path, values: dict[str, Any], provenance: str) 
     tmp = config_file.with_name(f".{config_file.name}.calibrated.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
-        load_config(tmp)
-        tree, _ = load_tree(tmp)
+        tree, origin = load_tree(tmp)
+        config_from_tree(tree, origin, str(tmp))
         for path, value in values.items():
             for leaf, v in leaves(path, value):
                 if abs(float(get_dotted(tree, leaf)) - float(v)) > 1e-9 * max(1.0, abs(float(v))):
