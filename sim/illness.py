@@ -54,7 +54,7 @@ class IllnessModel:
         key = pop.age_band.astype(np.int64) * 2 + pop.chronic
         order = np.argsort(key, kind="stable")
         bounds = np.searchsorted(key[order], np.arange(2 * len(bands) + 1))
-        self.flat_members = order
+        self.flat_members = order.astype(np.int32)     # residents by group; int32 halves the largest set-up table
         self.offsets = bounds[:-1]
         self.sizes = np.diff(bounds)
         rates = np.zeros((2 * len(bands), 2))
@@ -88,7 +88,7 @@ class IllnessModel:
         cell = np.repeat(np.arange(total.size), total)
         group, care = cell // 2, (cell % 2).astype(np.int8)
         pick = np.floor(rng.random(cell.size) * self.sizes[group]).astype(np.int64)
-        person = self.flat_members[self.offsets[group] + pick]
+        person = self.flat_members[self.offsets[group] + pick].astype(np.int64)
         u = rng.random(person.size)
         severity = np.empty(person.size, dtype=np.int8)
         for c in (0, 1):          # 1 + how many of the care type's cumulative shares lie below u

@@ -37,7 +37,7 @@ from .episodes import Batch
 from .illness import ATTEMPTS, N_RN, RN_DOOR, RN_FILING, RN_ORDER, IllnessModel, thin_by_risk
 from .patient import create_patient_agents
 from .population import Population, synthesize
-from .records import KERNEL_COUNTS, RECORD_KEYS, DayRecords
+from .records import KERNEL_COUNTS, DayRecords, new_records
 from .serving import Serving
 from .steady import simulated_warmup_days
 
@@ -183,8 +183,7 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         self.n_days = self.warmup_days + (h.end - h.start).days + 1
         self.day = 0
         self.date = self.start_date
-        shape = (self.n_days, len(self.facilities), 2)
-        self.records = {k: np.zeros(shape, dtype=np.int64) for k in RECORD_KEYS}
+        self.records = new_records(self.n_days, len(self.facilities))
         self.daily = {k: np.zeros((self.n_days, 2), dtype=np.int64) for k in (
             "new", "followups", "continuations", "unmet", "displaced", "pending")}
         self.beds_open = np.zeros((self.n_days, len(self.facilities)))

@@ -11,8 +11,17 @@ from . import insurance
 RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
                "nonresident_served")    # patients from outside the county (full scale; sim.background)
+WIDE_KEYS = ("wait_days", "fund", "oop", "cost")    # fen and summed waits: int64; the rest are counts
 KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill
                   "arrivals")                                                      # and sim.kernels.arrive
+
+
+def new_records(n_days: int, n_facilities: int) -> dict[str, np.ndarray]:
+    """Zeroed day x facility x care-type records. Counts are int32 (a facility-day's count stays
+    far below 2**31 even at 50x the seed county) to halve the largest arrays of a run; money in
+    fen and summed waits can pass 2**31 at large scale, so they stay int64."""
+    shape = (n_days, n_facilities, 2)
+    return {k: np.zeros(shape, dtype=np.int64 if k in WIDE_KEYS else np.int32) for k in RECORD_KEYS}
 
 
 class DayRecords:
@@ -56,7 +65,8 @@ class DayRecords:
             policy.year_end(self, year)
         pop = self.population
         income = np.array([b.annual_income for b in self.config.population.income_bands]) * insurance.FEN
-        threshold = self.config.insurance.catastrophic_threshold * income[pop.income_band]
-        self.catastrophic[year] = float(np.mean(pop.oop_ytd > threshold))
+        limit = self.config.insurance.catastrophic_threshold * income        # per income band: no per-resident copy
+        over = sum(np.count_nonzero((pop.income_band == b) & (pop.oop_ytd > limit[b])) for b in range(limit.size))
+        self.catastrophic[year] = float(over / len(pop))
         pop.fund_ytd[:] = 0
         pop.oop_ytd[:] = 0
