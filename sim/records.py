@@ -11,8 +11,8 @@ from . import insurance
 RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "referred_up_at",
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
                "nonresident_served")    # patients from outside the county (full scale; sim.background)
-KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill
-                  "arrivals")                                                      # and sim.kernels.arrive
+KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill,
+                  "arrivals", "referred_up_at", "rejected", "los_days")            # arrive and the round kernels
 
 
 class DayRecords:
