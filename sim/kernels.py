@@ -6,6 +6,9 @@ loop over episodes x alternatives. Every operation mirrors the reference path's 
 The logit weights and the cost and stay draws keep numpy's `exp` (between kernels), whose SIMD
 version differs from the C library's in the last bit; the filing logistic uses the C library's, as
 scipy's `expit` in the reference path does.
+Random numbers a round needs in counts it only learns inside a kernel (past an episode's own numbers)
+are drawn inside it from the model's numpy Generators, which numba draws from with numpy's own
+algorithms: the same numbers in the same order.
 Compiled code is cached on disk (cache=True), so worker processes load it instead of compiling.
 """
 from __future__ import annotations
