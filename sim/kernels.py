@@ -6,6 +6,9 @@ loop over episodes x alternatives. Every operation mirrors the reference path's 
 The logit weights and the cost and stay draws keep numpy's `exp` (between kernels), whose SIMD
 version differs from the C library's in the last bit; the filing logistic uses the C library's, as
 scipy's `expit` in the reference path does.
+Random numbers a round needs in counts it only learns inside a kernel (past an episode's own numbers)
+are drawn inside it from the model's numpy Generators, which numba draws from with numpy's own
+algorithms: the same numbers in the same order.
 Compiled code is cached on disk (cache=True), so worker processes load it instead of compiling.
 """
 from __future__ import annotations
@@ -441,3 +444,139 @@ def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, f
         signal[i] = np.float32(min(max(served_signal + per_wait_day * waited[i], 0.0), 1.0))
     learn_trust(trust, who, tier, signal, rate)
     return cost, fund, oop
+
+
+@njit(cache=True, nogil=True)
+def _rows_where(mask):
+    """Positions where mask is true (np.flatnonzero)."""
+    n = 0
+    for i in range(mask.size):
+        if mask[i]:
+            n += 1
+    out = np.empty(n, dtype=np.int64)
+    j = 0
+    for i in range(mask.size):
+        if mask[i]:
+            out[j] = i
+            j += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _feel(trust, person, rows, tier, signal, rate):
+    """learn_trust for episodes `rows` (with tiers `tier`) and one signal for all of them."""
+    who = np.empty(rows.size, dtype=np.int64)
+    for j in range(rows.size):
+        who[j] = person[rows[j]]
+    learn_trust(trust, who, tier.astype(np.int64), np.full(rows.size, signal, dtype=np.float32), rate)
+
+
+@njit(cache=True, nogil=True)
+def choose_arrive(weights, rn, attempt, emergency, person, program, severity, care, filed, village, alt_capability,
+                  alt_hours, allowed, alt, p_file, fac_tier, capability_p, up_slope, n_programs, n_attempts,
+                  col_choice, col_filing, col_door, rechoice, referral, arrivals, referred_up_at, trust, up_signal,
+                  rate):
+    """A round from the logit weights to the door (sim.model._one_round up to rationing), in one call: the
+    draw with the episodes' own numbers (past n_attempts, the `rechoice` stream's), emergencies to the
+    nearest capable facility, arrival and filing (the `referral` stream's numbers past n_attempts), and the
+    admissions referred up at the door (counted in `referred_up_at`, felt in trust). Streams are numpy
+    Generators, which numba draws from with numpy's own algorithms, so the numbers are numpy's.
+    Returns the rows that could not choose, the rows referred up at the door with their tier and
+    capability, and the rows that stay with facility, tier, care, capability, shortfall, referral-up
+    draw and chosen position."""
+    E = attempt.size
+    n_later = 0
+    for e in range(E):
+        if attempt[e] >= n_attempts:
+            n_later += 1
+    later = np.zeros(0)
+    if n_later > 0:
+        later = rechoice.random(n_later)
+    pick = draw_own(weights, rn, attempt, col_choice, later, n_attempts)
+    first_emergency = np.zeros(E, dtype=np.bool_)
+    for e in range(E):
+        first_emergency[e] = attempt[e] == 0 and emergency[e]
+    urgent = _rows_where(first_emergency)
+    if urgent.size:
+        nearest_capable(urgent, pick, person, program, severity, village, alt_capability, alt_hours, allowed,
+                        n_programs)
+    go = _rows_where(pick >= 0)
+    stuck = _rows_where(pick < 0)
+    n_later = 0
+    for e in go:
+        if attempt[e] >= n_attempts:
+            n_later += 1
+    filing_later, door_later = np.zeros(0), np.zeros(0)
+    if n_later > 0:
+        filing_later = referral.random(n_later)
+        door_later = referral.random(n_later)
+    f, tier, capability, shortfall, ref_draw, door = arrive(
+        go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, program, severity, filed, fac_tier,
+        capability_p, up_slope, n_attempts, col_filing, col_door, arrivals)
+    at_door = _rows_where(door)
+    for i in at_door:
+        referred_up_at[f[i], 1] += 1
+    up = go[at_door]
+    _feel(trust, person, up, tier[at_door], up_signal, rate)
+    rest = _rows_where(~door)
+    go = go[rest]
+    care_go = np.empty(go.size, dtype=np.int64)
+    for i in range(go.size):
+        care_go[i] = care[go[i]]
+    return (stuck, up, tier[at_door], capability[at_door], go, f[rest], tier[rest], care_go, capability[rest],
+            shortfall[rest], ref_draw[rest], pick[go])
+
+
+@njit(cache=True, nogil=True)
+def serve_round(key, capacity, go, f, care, tier, waited, shortfall, ref_draw, noise, los, person, program,
+                severity, ref_tier, referred_down, filed, displaced, rn, col_order, col_down, mean_cost_fen, scheme,
+                deductible, ratio, covered, penalty, annual_cap, fund_ytd, oop_ytd, slots, beds_free, record, village,
+                village_served, flows, tier_hospital, fixed_wait, day_counts, day_wait, trust, served_signal,
+                per_wait_day, rate, rejected_signal, up_signal, rejected, referred_up_at, los_days, displaced_today,
+                occupied, calendar, day, p_down, tier_primary, extra_down, has_extra_down):
+    """A round from rationing on (sim.model._one_round), in one call, on the arrivals `go` (rows of the
+    batch) with their facility x care `key`: rationing; the displaced counted and felt in trust; the served
+    billed, settled, booked and felt in trust (bill); served admissions take a bed for their stay `los`
+    (drawn by the caller for every arrival) and may be referred down at discharge; outpatients a facility
+    cannot treat are referred up (counted, felt in trust). Returns the served mask over `go`, the served
+    rows and their fund fen, the rows referred down at discharge with their stays, and the positions in
+    `go` of the outpatients referred up."""
+    served = ration(key, capacity, go, severity, rn, col_order, waited)
+    away = _rows_where(~served)
+    for i in away:
+        rejected[f[i], care[i]] += 1
+    _feel(trust, person, go[away], tier[away], rejected_signal, rate)
+    for i in away:
+        if not displaced[go[i]]:
+            displaced_today[care[i]] += 1
+    s = _rows_where(served)
+    e = go[s]
+    fund = np.zeros(0, dtype=np.int64)
+    if s.size:
+        _, fund, _ = bill(e, f[s], care[s], tier[s], person, program, severity, ref_tier, referred_down, filed,
+                          noise[s], mean_cost_fen, scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd,
+                          oop_ytd, slots, beds_free, record, village, village_served, flows, tier_hospital, displaced,
+                          waited[s], fixed_wait, day_counts, day_wait, trust, served_signal, per_wait_day, rate)
+    inpatient = np.zeros(s.size, dtype=np.bool_)
+    for j in range(s.size):
+        inpatient[j] = care[s[j]] == 1
+    stay = s[_rows_where(inpatient)]
+    admit(occupied, calendar, f[stay], los[stay], day)
+    down = np.zeros(stay.size, dtype=np.bool_)
+    for j in range(stay.size):
+        i = stay[j]
+        los_days[f[i]] += los[i]
+        t = tier[i]
+        p = p_down[t]
+        if has_extra_down:
+            p = p + (0.0 if tier_primary[t] else extra_down[person[go[i]]])
+        down[j] = rn[go[i], col_down] < p
+    home = stay[_rows_where(down)]
+    refer = np.zeros(go.size, dtype=np.bool_)
+    for i in range(go.size):
+        refer[i] = served[i] and care[i] == 0 and ref_draw[i] < shortfall[i]
+    out_ref = _rows_where(refer)
+    for i in out_ref:
+        referred_up_at[f[i], 0] += 1
+    _feel(trust, person, go[out_ref], tier[out_ref], up_signal, rate)
+    return served, e, fund, go[home], los[home], out_ref

@@ -29,12 +29,13 @@ import pandas as pd
 from . import choice as choice_rules
 from . import insurance
 from .background import BackgroundLoad
-from .capacity import Beds, ration
+from .capacity import Beds, draw_los, ration
 from .choosing import ChoiceStep, ChoiceTables
 from .config import PROGRAMS, SEVERITY_LEVELS, CountyConfig
 from .county import County, build_county
 from .episodes import Batch
-from .illness import ATTEMPTS, N_RN, RN_DOOR, RN_FILING, RN_ORDER, IllnessModel, thin_by_risk
+from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER, IllnessModel,
+                      thin_by_risk)
 from .patient import create_patient_agents
 from .population import Population, synthesize
 from .records import KERNEL_COUNTS, DayRecords, new_records
@@ -446,62 +447,65 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
     def _one_round_fast(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
-        """_one_round with the episodes addressed by index instead of copied batches, and the arrival
-        stage compiled (sim.kernels.arrive); the same draws in the same order, so the same numbers."""
+        """_one_round in three compiled calls (sim.kernels: utilities, choose_arrive, serve_round) with the
+        episodes addressed by index; numpy takes the exponentials and normal quantiles between them, and
+        the streams are drawn in the same order, so the numbers are _one_round's."""
         from . import kernels
-        fac, cfg = self.facilities, self.config
-        alt, p_file, attempt, pick = self._choose(b)
-        go = np.flatnonzero(pick >= 0)
-        stuck = np.zeros(0, dtype=np.int64) if go.size == len(b) else np.flatnonzero(pick < 0)
-        n_later = int(np.count_nonzero(attempt.take(go) >= ATTEMPTS))
-        rng = self.streams["referral"]
-        filing_later = rng.random(n_later) if n_later else np.zeros(0)
-        door_later = rng.random(n_later) if n_later else np.zeros(0)
-        f, tier, capability, shortfall, ref_draw, door = kernels.arrive(
-            go, pick, alt, p_file, attempt, b.rn, filing_later, door_later, b.care, b.program, b.severity, b.filed,
-            fac.tier, self.capability_p, float(cfg.referral.up_slope), ATTEMPTS, RN_FILING, RN_DOOR,
-            self._day_counts[KERNEL_COUNTS.index("arrivals")])
-        care = b.care.take(go).astype(np.int64)
-        pos = pick.take(go)
-        up = np.zeros(0, dtype=np.int64)
-        if door.any():                      # referred up at the door (as _refer_up_at_door)
-            i = np.flatnonzero(door)
-            up, up_tier, up_capability = go[i], tier[i], capability[i]
-            self._tally("referred_up_at", f[i], 1)
-            self._trust(b.person.take(up), up_tier, cfg.trust.referred_up)
-            i = np.flatnonzero(~door)
-            go, f, pos, care, tier, ref_draw, shortfall, capability = (
-                go[i], f[i], pos[i], care[i], tier[i], ref_draw[i], shortfall[i], capability[i])
+        from .serving import _normal
+        fac, cfg, pop, ch, t = self.facilities, self.config, self.population, self.chooser, self.benefits
+        counts = self._day_counts
+        trust_rate, up_signal = np.float32(cfg.trust.learning_rate), np.float32(cfg.trust.referred_up)
+        alt, alt_tier, allowed, x, p_file = ch.utilities_fast(b, shifted=not self.choice_params.nested)
+        weights = (choice_rules.choice_weights(self.choice_params, x, allowed, alt_tier) if self.choice_params.nested
+                   else np.exp(x, out=x))
+        attempt = b.attempt.copy()
+        b.attempt = np.minimum(attempt + 1, 127).astype(np.int8)
+        stuck, up, up_tier, up_capability, go, f, tier, care, capability, shortfall, ref_draw, pos = kernels.choose_arrive(
+            weights, b.rn, attempt, b.emergency, b.person, b.program, b.severity, b.care, b.filed, pop.village,
+            ch.alt_capability, ch.alt_hours, allowed, alt, p_file, fac.tier, self.capability_p,
+            float(cfg.referral.up_slope), len(PROGRAMS), ATTEMPTS, RN_CHOICE, RN_FILING, RN_DOOR,
+            self.streams["rechoice"], self.streams["referral"], counts[KERNEL_COUNTS.index("arrivals")],
+            counts[KERNEL_COUNTS.index("referred_up_at")], pop.trust, up_signal, trust_rate)
 
         capacity = np.concatenate([slots, beds_free])
         key = f + care * len(fac)
         if self._background_demand is not None:
             capacity = self._background_share(key, capacity, slots, beds_free, d)
         waited = d - b.onset.take(go)
-        served = kernels.ration(key, capacity, go, b.severity, b.rn, RN_ORDER, waited)
-
+        sd = self.cost_sd[tier]
+        noise = np.exp(sd * _normal(b.rn[go, RN_COST]) - 0.5 * sd ** 2)      # for every arrival: numpy's exp
+        los = draw_los(self.mean_los[f, b.program.take(go), b.severity.take(go).astype(np.int64) - 1],
+                       cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[go, RN_LOS]))   # gives each the
+        extra_down = pop.extra_down                                                             # same numbers
+        served, e, fund, home, home_los, out_ref = kernels.serve_round(
+            key, capacity, go, f, care, tier, waited, shortfall, ref_draw, noise, los, b.person, b.program, b.severity,
+            b.ref_tier, b.referred_down, b.filed, b.displaced, b.rn, RN_ORDER, RN_DOWN, self.mean_cost_fen, pop.scheme,
+            t.deductible, t.ratio, t.covered, t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots,
+            beds_free, d >= self.warmup_days, pop.village, self.village_served[self.date.year - self.record_years[0]],
+            self.flows[self.date.year - self.record_years[0]], self.tier_hospital, fac.fixed_wait, counts,
+            self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day), trust_rate,
+            np.float32(cfg.trust.rejected), up_signal, counts[KERNEL_COUNTS.index("rejected")],
+            counts[KERNEL_COUNTS.index("referred_up_at")], counts[KERNEL_COUNTS.index("los_days"), :, 1],
+            self.daily["displaced"][d], self.beds.occupied, self.beds.calendar, d, self.referral_down,
+            self.tier_primary, np.zeros(1) if extra_down is None else extra_down, extra_down is not None)
+        for community in self.communities:
+            community.charge(d, b.person.take(e), fund, self.tier_in_county[tier[served]])
+        if home.size:
+            self.followup_day = np.concatenate([self.followup_day, d + home_los])
+            self.followup_person = np.concatenate([self.followup_person, b.person.take(home)])
+            self.followup_rn = np.concatenate([self.followup_rn, b.rn[home, N_RN:]])
+        cont = None
+        if out_ref.size:
+            i = go[out_ref]
+            n = out_ref.size
+            cont = Batch.new(b.person.take(i), b.care.take(i), b.severity.take(i), b.program.take(i), d,
+                             np.ones(n, dtype=bool), self._with_child_block(b.rn[i, N_RN:]),
+                             referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
+                             ref_tier=tier[out_ref])
+            self.daily["continuations"][d, 0] += n
+        # who is left, in _one_round's order (stuck, referred up at the door, displaced, continuations), in one copy
         rej = np.flatnonzero(~served)
         away = go[rej]
-        if rej.size:                        # displaced (as _displace)
-            self._tally("rejected", f[rej], care[rej])
-            self._trust(b.person.take(away), tier[rej], cfg.trust.rejected)
-            np.add.at(self.daily["displaced"][d], b.care.take(away)[~b.displaced.take(away)], 1)
-        s = np.flatnonzero(served)
-        cont = None
-        if s.size:
-            self._serve_fast(b, go[s], f[s], care[s], tier[s], waited[s], d, slots, beds_free)
-            out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
-            if out_ref.size:
-                self._tally("referred_up_at", f[out_ref], 0)
-                self._trust(b.person.take(go[out_ref]), tier[out_ref], cfg.trust.referred_up)
-                e = go[out_ref]
-                n = out_ref.size
-                cont = Batch.new(b.person.take(e), b.care.take(e), b.severity.take(e), b.program.take(e), d,
-                                 np.ones(n, dtype=bool), self._with_child_block(b.rn[e, N_RN:]),
-                                 referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
-                                 ref_tier=tier[out_ref])
-                self.daily["continuations"][d, 0] += n
-        # who is left, in _one_round's order (stuck, referred up at the door, displaced, continuations), in one copy
         left = b.take(np.concatenate([stuck, up, away]) if up.size or away.size else stuck)
         if up.size:
             at = slice(stuck.size, stuck.size + up.size)

@@ -12,8 +12,8 @@ RECORD_KEYS = ("arrivals", "served", "served_after_displacement", "rejected", "r
                "wait_days", "fund", "oop", "cost", "bed_days", "los_days",
                "nonresident_served")    # patients from outside the county (full scale; sim.background)
 WIDE_KEYS = ("wait_days", "fund", "oop", "cost")    # fen and summed waits: int64; the rest are counts
-KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill
-                  "arrivals")                                                      # and sim.kernels.arrive
+KERNEL_COUNTS = ("served", "served_after_displacement", "fund", "oop", "cost",   # counted in sim.kernels.bill,
+                  "arrivals", "referred_up_at", "rejected", "los_days")            # arrive and the round kernels
 
 
 def new_records(n_days: int, n_facilities: int) -> dict[str, np.ndarray]:

@@ -38,29 +38,6 @@ class Serving:
         rest = np.flatnonzero(~turned)
         return b.take(rest), f[rest], pos[rest], care[rest], tier[rest], ref_draw[rest], shortfall[rest]
 
-    def _serve_fast(self, b: Batch, e: np.ndarray, f: np.ndarray, care: np.ndarray, tier: np.ndarray,
-                    waited: np.ndarray, d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
-        """_serve for rows `e` of the round's batch, billing and books in one compiled pass (sim.kernels.bill)."""
-        from .kernels import bill
-        pop, cfg, t = self.population, self.config, self.benefits
-        person = b.person.take(e)
-        sd = self.cost_sd[tier]
-        noise = np.exp(sd * _normal(b.rn[e, RN_COST]) - 0.5 * sd ** 2)
-        year = self.date.year - self.record_years[0]
-        cost, fund, oop = bill(e, f, care, tier, b.person, b.program, b.severity, b.ref_tier, b.referred_down, b.filed,
-                               noise, self.mean_cost_fen, pop.scheme, t.deductible, t.ratio, t.covered,
-                               t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots, beds_free,
-                               d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
-                               self.tier_hospital, b.displaced, waited, self.facilities.fixed_wait, self._day_counts,
-                               self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day),
-                               np.float32(cfg.trust.learning_rate))
-        for community in self.communities:
-            community.charge(d, person, fund, self.tier_in_county[tier])
-
-        inp = np.flatnonzero(care == 1)
-        if inp.size:
-            self._admit(b, e[inp], f[inp], tier[inp], d)
-
     def _serve(self, b: Batch, f: np.ndarray, care: np.ndarray, tier: np.ndarray, waited: np.ndarray,
                d: int, slots: np.ndarray, beds_free: np.ndarray) -> None:
         pop, cfg = self.population, self.config

@@ -31,3 +31,23 @@ def test_compiled_rationing_with_nobody_arriving():
     got = kernels.ration(np.zeros(0, dtype=np.int64), np.ones(3), np.zeros(0, dtype=np.int64),
                          np.ones(1, dtype=np.int8), np.zeros((1, 13)), 9, np.zeros(0, dtype=np.int64))
     assert got.size == 0
+
+
+def test_a_compiled_draw_from_a_numpy_generator_is_numpys_draw():
+    """The round kernels draw a stream's numbers inside compiled code (sim.kernels.choose_arrive): numba
+    must give numpy's numbers and leave the generator where numpy leaves it, or the engines part ways."""
+    from numba import njit
+
+    @njit
+    def two_draws(rng, n, m):
+        first = np.zeros(0)
+        if n > 0:
+            first = rng.random(n)
+        return first, rng.random(m)
+
+    for n, m in ((0, 3), (5, 1), (1000, 17)):
+        compiled, reference = np.random.default_rng(n + 11), np.random.default_rng(n + 11)
+        a, b = two_draws(compiled, n, m)
+        assert np.array_equal(a, reference.random(n) if n else np.zeros(0))
+        assert np.array_equal(b, reference.random(m))
+        assert compiled.random() == reference.random()
