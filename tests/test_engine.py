@@ -6,6 +6,8 @@ import pytest
 
 import sim
 from conftest import edited_config, run_model, small_config
+from sim.insurance import FEN
+from sim.records import WIDE_KEYS
 
 
 def _total(m, key):
@@ -248,3 +250,27 @@ def test_a_fixed_wait_is_felt_once_not_again_through_the_expected_wait():
     assert m.expected_wait[f] < 0.05
     longer = run_model(small_config({"facilities.hospitals.2.fixed_wait_days": 20.0}))
     assert longer.records["served"][:, f].sum() < served
+
+
+def test_catastrophic_share_counts_residents_strictly_above_their_income_bands_threshold():
+    m = sim.GradedCareModel(small_config(), seed=3, patient_agents=False)
+    pop, cfg = m.population, m.config
+    income = np.array([b.annual_income for b in cfg.population.income_bands]) * FEN
+    limit = cfg.insurance.catastrophic_threshold * income[pop.income_band]
+    n = len(pop)
+    at, above = np.arange(0, n, 3), np.arange(1, n, 3)         # at the threshold (not counted) and one fen above
+    pop.oop_ytd[at] = np.floor(limit[at]).astype(np.int64)
+    pop.oop_ytd[above] = np.floor(limit[above]).astype(np.int64) + 1
+    pop.fund_ytd[:] = 7
+    assert len(set(pop.income_band[above].tolist())) > 1
+    m._close_year(2022)
+    assert m.catastrophic[2022] == above.size / n
+    assert not pop.oop_ytd.any() and not pop.fund_ytd.any()
+
+
+def test_money_and_wait_records_hold_sums_past_the_int32_range():
+    m = sim.GradedCareModel(small_config(), seed=3, patient_agents=False)
+    for key in WIDE_KEYS:
+        m.records[key][0, 0, 0] = 3 * 2**31          # fen of a large county's hospital in one day
+        assert m.records[key][0, 0, 0] == 3 * 2**31
+    assert all(m.records[k].dtype == np.int32 for k in m.records if k not in WIDE_KEYS)
