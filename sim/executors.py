@@ -136,6 +136,20 @@ class ProcessExecutor:
                           lambda p: wait(p, return_when=FIRST_COMPLETED), result, lambda f: f.cancel())
 
 
+SPAWN_ENV = "distributed.nanny.pre-spawn-environ"
+
+
+def worker_environ(environ: dict) -> dict:
+    """Dask's environment for worker processes without MALLOC_TRIM_THRESHOLD_.
+
+    Dask sets it (to hand memory back to the system sooner); setting it turns off glibc's sliding mmap
+    threshold, so every numpy temporary over 128 KiB is mapped and unmapped afresh and its pages
+    faulted in again: 7x the page faults of a plain process and about 20% more CPU per run
+    (docs/performance.md, "Sweeps"). A run's memory is freed when it ends, so there is nothing to trim.
+    """
+    return {k: v for k, v in environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+
+
 class DaskExecutor:
     """A Dask distributed cluster: `address` 'local' starts a LocalCluster for the run, else tcp://HOST:PORT.
 
@@ -159,7 +173,7 @@ class DaskExecutor:
             raise ExecutorError("--scheduler needs Dask: pip install 'gradsim[dask]'") from exc
         try:
             if self.address == "local":
-                with hidden_main():
+                with hidden_main(), dask.config.set({SPAWN_ENV: worker_environ(dask.config.get(SPAWN_ENV, {}))}):
                     self.cluster = LocalCluster(n_workers=self.n_workers or os.cpu_count() or 1, threads_per_worker=1,
                                                 processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)
