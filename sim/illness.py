@@ -51,7 +51,7 @@ class IllnessModel:
     def __init__(self, cfg: CountyConfig, pop: Population):
         ill = cfg.illness
         bands = cfg.population.age_bands
-        key = pop.age_band.astype(np.int64) * 2 + pop.chronic
+        key = pop.age_band.astype(np.int16) * 2 + pop.chronic
         order = np.argsort(key, kind="stable")
         bounds = np.searchsorted(key[order], np.arange(2 * len(bands) + 1))
         self.flat_members = order.astype(np.int32)     # residents by group; int32 halves the largest set-up table

@@ -14,6 +14,9 @@ from .config import CountyConfig
 from .county import County
 
 
+TRUST_ROWS = 1 << 15   # residents whose initial trust is drawn at once (the draws are sequential: any block gives the same numbers)
+
+
 @dataclass
 class Population:
     """One row per simulated resident."""
@@ -52,18 +55,23 @@ def synthesize(cfg: CountyConfig, county: County, n: int, rng: np.random.Generat
     prevalence = np.array([b.chronic_prevalence for b in bands])
     age_chronic = np.column_stack([1.0 - prevalence, prevalence]) * np.array([b.share for b in bands])[:, None]
     cells = whole_counts(n, np.multiply.outer(county.village_weight, age_chronic).ravel())
-    cell = np.repeat(np.arange(cells.size), cells)[rng.permutation(n)]
+    cell = np.repeat(np.arange(cells.size), cells)
+    rng.shuffle(cell)                       # = cell[rng.permutation(n)] (permutation shuffles an int64 arange), no copies
     village = (cell // (2 * len(bands))).astype(np.int32)
     age = (cell // 2 % len(bands)).astype(np.int8)
     chronic = (cell % 2).astype(bool)
+    del cell
     schemes = list(cfg.insurance.schemes)
     scheme_p = np.array([pop.scheme_shares.get(s, 0.0) for s in schemes])
     scheme = rng.choice(len(schemes), size=n, p=scheme_p / scheme_p.sum()).astype(np.int8)
     income = rng.choice(len(pop.income_bands), size=n, p=[b.share for b in pop.income_bands]).astype(np.int8)
     rate = np.array([[b.contract_rate["other"], b.contract_rate["chronic"]] for b in bands])
-    contracted = rng.random(n) < rate[age, chronic.astype(int)]
+    contracted = rng.random(n) < rate[age, chronic.view(np.int8)]
     initial = np.array([cfg.trust.initial[t] for t in cfg.tier_names()], dtype=np.float32)
-    noise = rng.normal(0.0, cfg.trust.initial_sd, size=(n, initial.size)).astype(np.float32)
-    trust = np.clip(initial[None, :] + noise, 0.0, 1.0)
+    trust = np.empty((n, initial.size), dtype=np.float32)
+    for lo in range(0, n, TRUST_ROWS):      # a block at a time: a (n, tiers) float64 draw would be the set-up's peak
+        block = trust[lo:lo + TRUST_ROWS]
+        noise = rng.normal(0.0, cfg.trust.initial_sd, size=block.shape).astype(np.float32)
+        np.clip(initial[None, :] + noise, 0.0, 1.0, out=block)
     return Population(age, chronic, scheme, income, village, contracted, trust,
                       np.zeros((n, 2), dtype=np.int64), np.zeros(n, dtype=np.int64))

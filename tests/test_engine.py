@@ -274,3 +274,17 @@ def test_money_and_wait_records_hold_sums_past_the_int32_range():
         m.records[key][0, 0, 0] = 3 * 2**31          # fen of a large county's hospital in one day
         assert m.records[key][0, 0, 0] == 3 * 2**31
     assert all(m.records[k].dtype == np.int32 for k in m.records if k not in WIDE_KEYS)
+
+
+def test_residents_do_not_depend_on_the_block_size_their_trust_is_drawn_in(monkeypatch):
+    from sim import population
+    from sim.county import build_county
+    cfg = small_config()
+    county = build_county(cfg)
+    a = population.synthesize(cfg, county, 1000, np.random.default_rng(4))
+    monkeypatch.setattr(population, "TRUST_ROWS", 7)
+    b = population.synthesize(cfg, county, 1000, np.random.default_rng(4))
+    assert a.trust.dtype == np.float32 and 0 < a.trust.std() and (0 <= a.trust).all() and (a.trust <= 1).all()
+    for key, col in vars(a).items():
+        if isinstance(col, np.ndarray):
+            assert np.array_equal(col, getattr(b, key)), key
