@@ -81,6 +81,13 @@ def bed_tiers(model: "GradedCareModel") -> list[str]:
             if np.isfinite(model.bed_capacity[fac_tier == i]).all() and model.facilities.beds[fac_tier == i].sum() > 0]
 
 
+def _rows(days: np.ndarray) -> np.ndarray | slice:
+    """The day indices as a slice where they run consecutively (a view of the records, not a copy)."""
+    if days.size and days[-1] - days[0] == days.size - 1 and (np.diff(days) == 1).all():
+        return slice(int(days[0]), int(days[-1]) + 1)
+    return days
+
+
 def indicators_over(model: "GradedCareModel", days: np.ndarray) -> dict[str, float]:
     """Every contract indicator over the given simulated days (a period's, or the dashboard's week)."""
     tiers = model.tier_names
@@ -101,8 +108,9 @@ def indicators_over(model: "GradedCareModel", days: np.ndarray) -> dict[str, flo
         return out
 
     years = _year_fraction([dates[i] for i in days])
-    r = {k: by_tier(v[days]) for k, v in model.records.items() if k not in ("bed_days", "nonresident_served")}
-    outsiders = by_tier(model.records["nonresident_served"][days])[in_county].sum(axis=0) / years
+    rows = _rows(days)
+    r = {k: by_tier(v[rows]) for k, v in model.records.items() if k not in ("bed_days", "nonresident_served")}
+    outsiders = by_tier(model.records["nonresident_served"][rows])[in_county].sum(axis=0) / years
     served = r["served"]
     visits, adm = served[:, 0], served[:, 1]
     row = {}
@@ -125,14 +133,14 @@ def indicators_over(model: "GradedCareModel", days: np.ndarray) -> dict[str, flo
     in_horizon = {str(dates[i].year) for i in days}
     cat = [v for y, v in model.catastrophic.items() if str(y) in in_horizon]
     row["catastrophic_spending_share"] = float(np.mean(cat)) if cat else float("nan")
-    occupied = model.records["bed_days"][days][:, :, 1]
+    occupied = model.records["bed_days"][rows][:, :, 1]
     for t in with_beds:
         i = tiers.index(t)
-        row[f"bed_occupancy_{t}"] = _ratio(occupied[:, fac_tier == i].sum(), model.beds_open[days][:, fac_tier == i].sum())
+        row[f"bed_occupancy_{t}"] = _ratio(occupied[:, fac_tier == i].sum(), model.beds_open[rows][:, fac_tier == i].sum())
         row[f"mean_los_days_{t}"] = _ratio(r["los_days"][i, 1], adm[i])
     for i, t in enumerate(tiers):
         row[f"mean_wait_days_{t}"] = _ratio(r["wait_days"][i].sum(), served[i].sum())
-    daily = {k: v[days].sum() for k, v in model.daily.items() if k != "pending"}
+    daily = {k: v[rows].sum() for k, v in model.daily.items() if k != "pending"}
     row["displaced_episodes"] = daily["displaced"] * inflate / years
     row["unmet_episodes"] = daily["unmet"] * inflate / years
     row["referrals_up"] = r["referred_up_at"].sum() * inflate / years

@@ -288,3 +288,12 @@ def test_residents_do_not_depend_on_the_block_size_their_trust_is_drawn_in(monke
     for key, col in vars(a).items():
         if isinstance(col, np.ndarray):
             assert np.array_equal(col, getattr(b, key)), key
+
+
+def test_indicators_over_consecutive_days_match_the_same_days_indexed_one_by_one(small_run):
+    from sim.indicators import indicators_over
+    days = np.arange(small_run.warmup_days + 10, small_run.warmup_days + 40)
+    as_view, as_copy = indicators_over(small_run, days), indicators_over(small_run, days[::-1])
+    assert as_view.keys() == as_copy.keys() and as_view["outpatient_visits"] > 0
+    for key, value in as_view.items():
+        assert value == as_copy[key] or (np.isnan(value) and np.isnan(as_copy[key])), key
