@@ -54,7 +54,7 @@ class IllnessModel:
         key = pop.age_band.astype(np.int16) * 2 + pop.chronic
         order = np.argsort(key, kind="stable")
         bounds = np.searchsorted(key[order], np.arange(2 * len(bands) + 1))
-        self.flat_members = order.astype(np.int32)     # residents by group; int32 halves the largest set-up table
+        self.flat_members = order.astype(np.int32)     # residents by group (draw() hands on int64 ids)
         self.offsets = bounds[:-1]
         self.sizes = np.diff(bounds)
         rates = np.zeros((2 * len(bands), 2))

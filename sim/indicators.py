@@ -136,7 +136,8 @@ def indicators_over(model: "GradedCareModel", days: np.ndarray) -> dict[str, flo
     occupied = model.records["bed_days"][rows][:, :, 1]
     for t in with_beds:
         i = tiers.index(t)
-        row[f"bed_occupancy_{t}"] = _ratio(occupied[:, fac_tier == i].sum(), model.beds_open[rows][:, fac_tier == i].sum())
+        mine = fac_tier == i
+        row[f"bed_occupancy_{t}"] = _ratio(occupied[:, mine].sum(), model.beds_open[rows][:, mine].sum())
         row[f"mean_los_days_{t}"] = _ratio(r["los_days"][i, 1], adm[i])
     for i, t in enumerate(tiers):
         row[f"mean_wait_days_{t}"] = _ratio(r["wait_days"][i].sum(), served[i].sum())

@@ -14,7 +14,7 @@ from .config import CountyConfig
 from .county import County
 
 
-TRUST_ROWS = 1 << 15   # residents whose initial trust is drawn at once (the draws are sequential: any block gives the same numbers)
+TRUST_ROWS = 1 << 15   # residents whose initial trust is drawn at once (sequential draws: any block, same numbers)
 
 
 @dataclass
@@ -56,7 +56,7 @@ def synthesize(cfg: CountyConfig, county: County, n: int, rng: np.random.Generat
     age_chronic = np.column_stack([1.0 - prevalence, prevalence]) * np.array([b.share for b in bands])[:, None]
     cells = whole_counts(n, np.multiply.outer(county.village_weight, age_chronic).ravel())
     cell = np.repeat(np.arange(cells.size), cells)
-    rng.shuffle(cell)                       # = cell[rng.permutation(n)] (permutation shuffles an int64 arange), no copies
+    rng.shuffle(cell)                       # = cell[rng.permutation(n)], which shuffles an int64 arange
     village = (cell // (2 * len(bands))).astype(np.int32)
     age = (cell // 2 % len(bands)).astype(np.int8)
     chronic = (cell % 2).astype(bool)
