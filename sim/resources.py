@@ -1,9 +1,11 @@
 """What a run will cost before it starts: memory per worker, wall-clock time, cores.
 
-The constants were measured on the project's 2-vCPU machine (Python 3.11, seed county at scale
-0.3, 120 warm-up + 365 days): 800 bytes of peak memory per resident above the 155 MB of the
-interpreter and imports, and 4.8e-8 s per resident-day of the run (6e-8 with set-up).
-Other machines differ; the estimates are for "minutes or hours", not seconds.
+The constants were measured with `make bench` on the project's 2-vCPU machine (Python 3.11, the
+fast engine, seed county at 0.1x, 1x, 10x and 50x; docs/performance.md): peak memory is
+284-290 MB for the interpreter, the libraries and numba's kernels plus about 65 bytes per resident
+(53 of them the population's columns), and a run costs about 0.9 ms a simulated day plus 6.5e-9 s
+per resident-day, set-up included. Other machines differ; the estimates are for "minutes or
+hours", not seconds.
 """
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ if TYPE_CHECKING:
     from .config import CountyConfig
     from .experiment import Plan
 
-PROCESS_BYTES = 155 * 2**20           # interpreter, numpy, pandas, pydantic and mesa imported
-MODEL_BYTES_PER_RESIDENT = 750        # Mesa Patient agent and the day's working arrays, beyond the columns
-SECONDS_PER_RESIDENT_DAY = 6e-8       # one core, set-up included
+PROCESS_BYTES = 290 * 2**20           # interpreter, numpy, pandas, pydantic, mesa, numba and its kernels
+MODEL_BYTES_PER_RESIDENT = 60         # beyond the columns: the day's arrays, records, policies' per-resident arrays
+SECONDS_PER_DAY = 9e-4                # one core: a simulated day's fixed cost (rounds, records, background)
+SECONDS_PER_RESIDENT_DAY = 6.5e-9     # one core, set-up included
 LONG_RUN_SECONDS = 15 * 60            # longer than this: say so before starting
 
 
@@ -80,7 +83,7 @@ def estimate(plan: "Plan", workers: int) -> Cost:
     from .steady import simulated_warmup_days
     days = sum((s.config.horizon.end - s.config.horizon.start).days + 1 + simulated_warmup_days(s.config.horizon)
                for s in plan.scenarios) * len(plan.seeds)
-    seconds = residents * days * SECONDS_PER_RESIDENT_DAY / parallel
+    seconds = days * (SECONDS_PER_DAY + residents * SECONDS_PER_RESIDENT_DAY) / parallel
     held = max(1, min(workers, runs))
     return Cost(residents, bytes_per_run, workers, held * (bytes_per_run + PROCESS_BYTES),
                 available_memory(), seconds)

@@ -385,6 +385,26 @@ def test_exit_codes_are_distinct():
     assert len({EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_MEMORY, 130, 0}) == 5
 
 
+def test_the_memory_estimate_tracks_a_real_runs_peak():
+    """The estimate that can refuse a run (NotEnoughMemory) is within a quarter of what a run really holds,
+    at a tenth and at a half of the seed county (the old constants overstated a large county ninefold)."""
+    import subprocess
+    import sys
+
+    from sim.experiment import plan_experiment
+    from sim.resources import estimate
+    seed = str(ROOT / "configs" / "seed_county.yaml")
+    probe = ("import resource, sys; from sim.config import load_config; from sim.model import GradedCareModel; "
+             "m = GradedCareModel(load_config(sys.argv[1]), seed=1, scale=float(sys.argv[2]), patient_agents=False); "
+             "[m.step() for _ in range(40)]; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+    for scale in (0.1, 0.5):
+        cost = estimate(plan_experiment({"name": "m", "config": seed, "replications": 1}, scale=scale), 1)
+        done = subprocess.run([sys.executable, "-c", probe, seed, str(scale)], capture_output=True, text=True,
+                              check=True)
+        peak = int(done.stdout.split()[-1])
+        assert 0.75 * peak <= cost.memory_needed <= 1.25 * peak, (scale, cost.memory_needed, peak)
+
+
 def test_too_many_workers_for_memory_suggests_fewer():
     from sim.experiment import plan_experiment
     from sim.resources import NotEnoughMemory, available_memory, check_cost, estimate
