@@ -21,6 +21,8 @@ EXIT_ENVIRONMENT = 3      # the machine: --out not a writable folder, disk full,
 EXIT_MEMORY = 4           # the population does not fit in this machine's memory
 EXIT_INTERRUPTED = 130    # Ctrl-C: finished runs are kept; continue with --resume
 
+SINGLE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")   # as Dask sets for its workers
+
 EXIT_FOLDER_BUSY = 3      # the results folder is being run by another process (an environment fault)
 EXIT_RUNS_FAILED = 5      # some runs raised: the others' tables are written, the errors are in manifest.json
 
@@ -396,6 +398,8 @@ def environment_message(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; map each kind of failure to its exit code (the EXIT_* constants above)."""
     args = _parser().parse_args(argv)
+    for var in SINGLE_THREAD:     # before numpy loads: a run is single-threaded, and BLAS's idle thread
+        os.environ.setdefault(var, "1")   # pool costs each command start-up time (workers inherit it)
     from .config import ConfigError
     from .resources import NotEnoughMemory
     try:

@@ -331,9 +331,32 @@ def shorten(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-class _Loader(yaml.SafeLoader):
-    """yaml.SafeLoader that leaves an impossible date (2023-02-29, month 13) as text for the schema
-    to reject with its key, instead of failing inside PyYAML."""
+def _safe_loader_base() -> type:
+    """yaml.SafeLoader's parts, with libyaml's scanner and parser where PyYAML was built with it (the seed
+    county reads in 6 ms instead of 34) but always PyYAML's own composer: libyaml's composer recurses
+    in C and crashes the interpreter on a deeply nested file, where PyYAML's raises RecursionError,
+    which read_yaml reports."""
+    try:
+        from yaml._yaml import CParser
+    except ImportError:
+        return yaml.SafeLoader
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    class CParsedSafeLoader(Composer, SafeConstructor, Resolver, CParser):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return CParsedSafeLoader
+
+
+class _Loader(_safe_loader_base()):
+    """yaml.safe_load's loader that leaves an impossible date (2023-02-29, month 13) as text for the
+    schema to reject with its key, instead of failing inside PyYAML."""
 
     def construct_yaml_timestamp(self, node):
         try:

@@ -56,6 +56,32 @@ def test_check_loads_no_pandas_mesa_scipy_stats_or_numba():
     assert "sim.policies.levers" not in got["loaded"]       # no scenario has a policy: no lever is imported
 
 
+THREADS = """
+import json, os, sys
+from sim.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "threads": len(os.listdir("/proc/self/task")), "blas": os.environ["OPENBLAS_NUM_THREADS"]}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_a_command_starts_no_blas_thread_pool_unless_asked(monkeypatch):
+    """A run is single-threaded; numpy's BLAS thread pool only cost each command its start-up.
+    A value the user sets is kept."""
+    def probe(**env):
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            monkeypatch.delenv(var, raising=False)
+        for var, value in env.items():
+            monkeypatch.setenv(var, value)
+        out = subprocess.run([sys.executable, "-c", THREADS, "check", "experiments/baseline.yaml"], cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    got = probe()
+    assert got["code"] == 0 and got["threads"] == 1 and got["blas"] == "1"
+    assert probe(OPENBLAS_NUM_THREADS="2")["blas"] == "2"
+
+
 def test_check_of_an_experiment_with_policies_loads_the_levers_it_validates():
     got = _loaded("check", "experiments/medical_community_reform.yaml")
     assert got["code"] == 0
