@@ -472,11 +472,12 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         if self._background_demand is not None:
             capacity = self._background_share(key, capacity, slots, beds_free, d)
         waited = d - b.onset.take(go)
+        # cost noise and stays for every arrival, the served keep theirs: numpy's exp gives an element the same bits
         sd = self.cost_sd[tier]
-        noise = np.exp(sd * _normal(b.rn[go, RN_COST]) - 0.5 * sd ** 2)      # for every arrival: numpy's exp
+        noise = np.exp(sd * _normal(b.rn[go, RN_COST]) - 0.5 * sd ** 2)
         los = draw_los(self.mean_los[f, b.program.take(go), b.severity.take(go).astype(np.int64) - 1],
-                       cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[go, RN_LOS]))   # gives each the
-        extra_down = pop.extra_down                                                             # same numbers
+                       cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[go, RN_LOS]))
+        extra_down = pop.extra_down
         served, e, fund, home, home_los, out_ref = kernels.serve_round(
             key, capacity, go, f, care, tier, waited, shortfall, ref_draw, noise, los, b.person, b.program, b.severity,
             b.ref_tier, b.referred_down, b.filed, b.displaced, b.rn, RN_ORDER, RN_DOWN, self.mean_cost_fen, pop.scheme,
