@@ -397,12 +397,16 @@ def test_the_memory_estimate_tracks_a_real_runs_peak():
     probe = ("import resource, sys; from sim.config import load_config; from sim.model import GradedCareModel; "
              "m = GradedCareModel(load_config(sys.argv[1]), seed=1, scale=float(sys.argv[2]), patient_agents=False); "
              "[m.step() for _ in range(40)]; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
-    for scale in (0.1, 0.5):
-        cost = estimate(plan_experiment({"name": "m", "config": seed, "replications": 1}, scale=scale), 1)
+    def peak(scale: float) -> int:
         done = subprocess.run([sys.executable, "-c", probe, seed, str(scale)], capture_output=True, text=True,
                               check=True)
-        peak = int(done.stdout.split()[-1])
-        assert 0.75 * peak <= cost.memory_needed <= 1.25 * peak, (scale, cost.memory_needed, peak)
+        return int(done.stdout.split()[-1])
+
+    peak(0.01)      # on a fresh install this process compiles the kernels (once; LLVM's memory is not a run's)
+    for scale in (0.1, 0.5):
+        cost = estimate(plan_experiment({"name": "m", "config": seed, "replications": 1}, scale=scale), 1)
+        held = peak(scale)
+        assert 0.75 * held <= cost.memory_needed <= 1.25 * held, (scale, cost.memory_needed, held)
 
 
 def test_too_many_workers_for_memory_suggests_fewer():
