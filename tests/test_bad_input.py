@@ -394,9 +394,13 @@ def test_the_memory_estimate_tracks_a_real_runs_peak():
     from sim.experiment import plan_experiment
     from sim.resources import estimate
     seed = str(ROOT / "configs" / "seed_county.yaml")
-    probe = ("import resource, sys; from sim.config import load_config; from sim.model import GradedCareModel; "
+    if not Path("/proc/self/status").is_file():
+        pytest.skip("reads the high-water mark in /proc/self/status")
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's size (Linux keeps the larger at exec)
+    probe = ("import sys; from sim.config import load_config; from sim.model import GradedCareModel; "
              "m = GradedCareModel(load_config(sys.argv[1]), seed=1, scale=float(sys.argv[2]), patient_agents=False); "
-             "[m.step() for _ in range(40)]; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+             "[m.step() for _ in range(40)]; "
+             "print(next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')))")
     def peak(scale: float) -> int:
         done = subprocess.run([sys.executable, "-c", probe, seed, str(scale)], capture_output=True, text=True,
                               check=True)
