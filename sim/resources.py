@@ -5,7 +5,7 @@ fast engine, seed county at 0.1x, 1x, 10x and 50x; docs/performance.md): peak me
 284-290 MB for the interpreter, the libraries and numba's kernels plus about 65 bytes per resident
 (53 of them the population's columns), and a run costs about 0.9 ms a simulated day plus 6.5e-9 s
 per resident-day, set-up included. The first run after installing compiles the kernels (once, a few
-seconds, about 300 MB more while it lasts); the estimate is for the runs after it. Other machines
+seconds, about 100 MB more while it lasts); the estimate is for the runs after it. Other machines
 differ; the estimates are for "minutes or hours", not seconds.
 """
 from __future__ import annotations
