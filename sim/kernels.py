@@ -447,22 +447,6 @@ def bill(e, f, care, tier, person, program, severity, ref_tier, referred_down, f
 
 
 @njit(cache=True, nogil=True)
-def _rows_where(mask):
-    """Positions where mask is true (np.flatnonzero)."""
-    n = 0
-    for i in range(mask.size):
-        if mask[i]:
-            n += 1
-    out = np.empty(n, dtype=np.int64)
-    j = 0
-    for i in range(mask.size):
-        if mask[i]:
-            out[j] = i
-            j += 1
-    return out
-
-
-@njit(cache=True, nogil=True)
 def _feel(trust, person, rows, tier, signal, rate):
     """learn_trust for episodes `rows` (with tiers `tier`) and one signal for all of them."""
     who = np.empty(rows.size, dtype=np.int64)
@@ -493,15 +477,12 @@ def choose_arrive(weights, rn, attempt, emergency, person, program, severity, ca
     if n_later > 0:
         later = rechoice.random(n_later)
     pick = draw_own(weights, rn, attempt, col_choice, later, n_attempts)
-    first_emergency = np.zeros(E, dtype=np.bool_)
-    for e in range(E):
-        first_emergency[e] = attempt[e] == 0 and emergency[e]
-    urgent = _rows_where(first_emergency)
+    urgent = np.flatnonzero((attempt == 0) & emergency)
     if urgent.size:
         nearest_capable(urgent, pick, person, program, severity, village, alt_capability, alt_hours, allowed,
                         n_programs)
-    go = _rows_where(pick >= 0)
-    stuck = _rows_where(pick < 0)
+    go = np.flatnonzero(pick >= 0)
+    stuck = np.flatnonzero(pick < 0)
     n_later = 0
     for e in go:
         if attempt[e] >= n_attempts:
@@ -513,18 +494,15 @@ def choose_arrive(weights, rn, attempt, emergency, person, program, severity, ca
     f, tier, capability, shortfall, ref_draw, door = arrive(
         go, pick, alt, p_file, attempt, rn, filing_later, door_later, care, program, severity, filed, fac_tier,
         capability_p, up_slope, n_attempts, col_filing, col_door, arrivals)
-    at_door = _rows_where(door)
+    at_door = np.flatnonzero(door)
     for i in at_door:
         referred_up_at[f[i], 1] += 1
     up = go[at_door]
     _feel(trust, person, up, tier[at_door], up_signal, rate)
-    rest = _rows_where(~door)
+    rest = np.flatnonzero(~door)
     go = go[rest]
-    care_go = np.empty(go.size, dtype=np.int64)
-    for i in range(go.size):
-        care_go[i] = care[go[i]]
-    return (stuck, up, tier[at_door], capability[at_door], go, f[rest], tier[rest], care_go, capability[rest],
-            shortfall[rest], ref_draw[rest], pick[go])
+    return (stuck, up, tier[at_door], capability[at_door], go, f[rest], tier[rest], care[go].astype(np.int64),
+            capability[rest], shortfall[rest], ref_draw[rest], pick[go])
 
 
 @njit(cache=True, nogil=True)
@@ -542,14 +520,14 @@ def serve_round(key, capacity, go, f, care, tier, waited, shortfall, ref_draw, n
     rows and their fund fen, the rows referred down at discharge with their stays, and the positions in
     `go` of the outpatients referred up."""
     served = ration(key, capacity, go, severity, rn, col_order, waited)
-    away = _rows_where(~served)
+    away = np.flatnonzero(~served)
     for i in away:
         rejected[f[i], care[i]] += 1
     _feel(trust, person, go[away], tier[away], rejected_signal, rate)
     for i in away:
         if not displaced[go[i]]:
             displaced_today[care[i]] += 1
-    s = _rows_where(served)
+    s = np.flatnonzero(served)
     e = go[s]
     fund = np.zeros(0, dtype=np.int64)
     if s.size:
@@ -557,10 +535,7 @@ def serve_round(key, capacity, go, f, care, tier, waited, shortfall, ref_draw, n
                           noise[s], mean_cost_fen, scheme, deductible, ratio, covered, penalty, annual_cap, fund_ytd,
                           oop_ytd, slots, beds_free, record, village, village_served, flows, tier_hospital, displaced,
                           waited[s], fixed_wait, day_counts, day_wait, trust, served_signal, per_wait_day, rate)
-    inpatient = np.zeros(s.size, dtype=np.bool_)
-    for j in range(s.size):
-        inpatient[j] = care[s[j]] == 1
-    stay = s[_rows_where(inpatient)]
+    stay = s[np.flatnonzero(care[s] == 1)]
     admit(occupied, calendar, f[stay], los[stay], day)
     down = np.zeros(stay.size, dtype=np.bool_)
     for j in range(stay.size):
@@ -571,11 +546,8 @@ def serve_round(key, capacity, go, f, care, tier, waited, shortfall, ref_draw, n
         if has_extra_down:
             p = p + (0.0 if tier_primary[t] else extra_down[person[go[i]]])
         down[j] = rn[go[i], col_down] < p
-    home = stay[_rows_where(down)]
-    refer = np.zeros(go.size, dtype=np.bool_)
-    for i in range(go.size):
-        refer[i] = served[i] and care[i] == 0 and ref_draw[i] < shortfall[i]
-    out_ref = _rows_where(refer)
+    home = stay[np.flatnonzero(down)]
+    out_ref = np.flatnonzero(served & (care == 0) & (ref_draw < shortfall))
     for i in out_ref:
         referred_up_at[f[i], 0] += 1
     _feel(trust, person, go[out_ref], tier[out_ref], up_signal, rate)

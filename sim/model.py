@@ -478,13 +478,13 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         los = draw_los(self.mean_los[f, b.program.take(go), b.severity.take(go).astype(np.int64) - 1],
                        cfg.care.los_sd_log, cfg.care.max_los_days, _normal(b.rn[go, RN_LOS]))
         extra_down = pop.extra_down
+        year = self.date.year - self.record_years[0]
         served, e, fund, home, home_los, out_ref = kernels.serve_round(
             key, capacity, go, f, care, tier, waited, shortfall, ref_draw, noise, los, b.person, b.program, b.severity,
             b.ref_tier, b.referred_down, b.filed, b.displaced, b.rn, RN_ORDER, RN_DOWN, self.mean_cost_fen, pop.scheme,
             t.deductible, t.ratio, t.covered, t.unfiled_penalty, t.annual_cap, pop.fund_ytd, pop.oop_ytd, slots,
-            beds_free, d >= self.warmup_days, pop.village, self.village_served[self.date.year - self.record_years[0]],
-            self.flows[self.date.year - self.record_years[0]], self.tier_hospital, fac.fixed_wait, counts,
-            self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day), trust_rate,
+            beds_free, d >= self.warmup_days, pop.village, self.village_served[year], self.flows[year],
+            self.tier_hospital, fac.fixed_wait, counts, self._day_wait, pop.trust, float(cfg.trust.served), float(cfg.trust.per_wait_day), trust_rate,
             np.float32(cfg.trust.rejected), up_signal, counts[KERNEL_COUNTS.index("rejected")],
             counts[KERNEL_COUNTS.index("referred_up_at")], counts[KERNEL_COUNTS.index("los_days"), :, 1],
             self.daily["displaced"][d], self.beds.occupied, self.beds.calendar, d, self.referral_down,
