@@ -27,6 +27,7 @@ class ChoiceTables:
 
     def __init__(self, model: "GradedCareModel") -> None:
         self.model = model
+        self._built_from: dict[str, tuple[np.ndarray, ...]] = {}
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -51,6 +52,24 @@ class ChoiceTables:
         offers = np.moveaxis(m.offers[a], 1, 3)                                   # (V, care, P, K)
         self.row_allowed = (valid[:, None, None, :] & offers).reshape(-1, K)
         self.row_serves = np.moveaxis(fac.serves_band[a], 1, 2).reshape(-1, K)    # (V * bands, K)
+        if not self._unchanged("money", a, tier, m.mean_cost_fen, b.deductible, b.ratio, b.covered,
+                               b.unfiled_penalty):
+            self._money_tables(a, tier)
+        self.n_bands = fac.serves_band.shape[1]
+        self.alt_safe = a
+        self.alt_tier = tier
+        self.alt_primary = m.tier_primary[tier]
+        self.alt_capability = cap_p.transpose(0, 2, 1).reshape(-1, K)             # (V * P, K)
+        self.alt_in_county = m.tier_in_county[tier]
+        self.alt_hours = np.broadcast_to(hours, (V, 1, 1, S, K))[:, 0, 0]          # (V, S, K)
+        self.hassle = np.array([m.config.referral.filing_hassle[c] for c in CARE_TYPES])
+        self._no_person = np.zeros(1, dtype=bool)
+
+    def _money_tables(self, a: np.ndarray, tier: np.ndarray) -> None:
+        """Each row's mean bill and the fund's share of it before the annual cap, per scheme and filing."""
+        m, b = self.model, self.model.benefits
+        V, K = a.shape
+        S, P = SEVERITY_LEVELS, len(PROGRAMS)
         cost = np.rint(np.moveaxis(m.mean_cost_fen[a], 1, 4)).astype(np.int64)    # (V, care, P, S, K)
         self.row_cost = cost.reshape(-1, K)
         n_s = b.ratio.shape[0]
@@ -65,15 +84,16 @@ class ChoiceTables:
         self.row_fund_nocap = fund.reshape(-1, K)
         self.penalised = np.moveaxis(b.unfiled_penalty[:, tier] > 0, 0, 1).reshape(-1, K)   # (V * schemes, K)
         self.n_schemes = n_s
-        self.n_bands = fac.serves_band.shape[1]
-        self.alt_safe = a
-        self.alt_tier = tier
-        self.alt_primary = m.tier_primary[tier]
-        self.alt_capability = cap_p.transpose(0, 2, 1).reshape(-1, K)             # (V * P, K)
-        self.alt_in_county = m.tier_in_county[tier]
-        self.alt_hours = np.broadcast_to(hours, (V, 1, 1, S, K))[:, 0, 0]          # (V, S, K)
-        self.hassle = np.array([m.config.referral.filing_hassle[c] for c in CARE_TYPES])
-        self._no_person = np.zeros(1, dtype=bool)
+
+    def _unchanged(self, part: str, *inputs: np.ndarray) -> bool:
+        """Whether a part's inputs equal, value and type, those it was last built from (then its tables
+        stand: policies refresh the tables daily while a ramp moves one facility's capability, and the
+        bills and fund shares are most of a rebuild's cost); remembers them otherwise."""
+        last = self._built_from.get(part)
+        if last is not None and all(x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(last, inputs)):
+            return True
+        self._built_from[part] = tuple(np.array(x, copy=True) for x in inputs)
+        return False
 
     def hours_to(self, alt: np.ndarray) -> np.ndarray:
         """(V, K) travel hours from each village to its alternatives."""

@@ -6,6 +6,7 @@ path and what is allowed. Files are read with yaml.safe_load only.
 from __future__ import annotations
 
 import copy
+import functools
 import datetime as dt
 from pathlib import Path
 import unicodedata
@@ -67,10 +68,16 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None and not _admits_bool(field.annotation) and _has_bool(value):
+        if not _field_admits_bool(cls, info.field_name or "") and _has_bool(value):
             raise ValueError("must be a number or text, not true/false")
         return value
+
+
+@functools.lru_cache(maxsize=None)
+def _field_admits_bool(model: type[BaseModel], name: str) -> bool:
+    """_admits_bool of a schema field's type, worked out once per field (validation asks for every value)."""
+    field = model.model_fields.get(name)
+    return field is None or _admits_bool(field.annotation)
 
 
 MAX_NAME_BYTES = 100

@@ -239,8 +239,9 @@ def _ensemble(spec: ExperimentSpec, root: Path, scenarios: list[Scenario], origi
     from .calibration.ensemble import read_ensemble
 
     sets = read_ensemble(root / spec.parameter_ensemble, file)
+    distinct = list({id(s.tree): s for s in scenarios}.values())   # scenarios without overrides share one tree
     for i, values in enumerate(sets):
-        for s in scenarios:
+        for s in distinct:
             try:
                 config_from_tree(apply_values(s.tree, [], values)[0], dict(origin), config_file)
             except ConfigError as exc:

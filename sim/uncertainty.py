@@ -111,9 +111,9 @@ def split_ranges(tree: Any, prefix: str = "", file_of: Callable[[str], str | Non
     ranges: dict[str, Range] = {}
 
     def walk(node: Any, parts: list[str]) -> Any:
-        key = prefix + ".".join(parts)
-        path = ".".join(x for x in (where, ".".join(parts)) if x)
         if is_range(node):
+            key = prefix + ".".join(parts)
+            path = ".".join(x for x in (where, ".".join(parts)) if x)
             ranges[key] = parse_range(node, key, file_of, path)
             return ranges[key].value
         if isinstance(node, dict):

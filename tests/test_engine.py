@@ -297,3 +297,40 @@ def test_indicators_over_consecutive_days_match_the_same_days_indexed_one_by_one
     assert as_view.keys() == as_copy.keys() and as_view["outpatient_visits"] > 0
     for key, value in as_view.items():
         assert value == as_copy[key] or (np.isnan(value) and np.isnan(as_copy[key])), key
+
+
+# ------------------------------------------------------------------ choice tables after a refresh
+def _tables(chooser) -> dict[str, np.ndarray]:
+    return {k: v for k, v in vars(chooser).items() if isinstance(v, np.ndarray)}
+
+
+def _assert_same_as_fresh(m):
+    kept, fresh = _tables(m.chooser), _tables(sim.choosing.ChoiceTables(m))
+    assert kept.keys() == fresh.keys()
+    for k in fresh:
+        assert kept[k].dtype == fresh[k].dtype and np.array_equal(kept[k], fresh[k]), k
+
+
+def test_a_refresh_reuses_the_bills_only_while_their_inputs_stand():
+    """Policies refresh the choice tables daily while a ramp moves a capability; the bills and fund
+    shares are rebuilt only when prices, tiers or the benefit schedule change, and the tables always
+    equal tables built from scratch."""
+    m = sim.GradedCareModel(small_config(), seed=1, patient_agents=False)
+    fac, county = m.facilities, m.tier_names.index("county")
+    bills = m.chooser.row_fund_nocap
+    fac.capability[fac.tier == county] += 0.05
+    m.refresh_facilities()
+    assert m.chooser.row_fund_nocap is bills            # capability only: the bills stand
+    _assert_same_as_fresh(m)
+
+    fac.price_multiplier[fac.tier == county] *= 1.5     # changed in place: must be seen
+    m.refresh_facilities()
+    assert m.chooser.row_fund_nocap is not bills
+    assert (m.chooser.row_cost > 0).any()
+    _assert_same_as_fresh(m)
+
+    bills = m.chooser.row_fund_nocap
+    m.benefits.ratio[:, 1, county] -= 0.2               # a reimbursement gap, in place
+    m.chooser.rebuild()
+    assert not np.array_equal(m.chooser.row_fund_nocap, bills)
+    _assert_same_as_fresh(m)
