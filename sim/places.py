@@ -21,22 +21,34 @@ if TYPE_CHECKING:
 FACILITY_MEASURES = ("outpatient_visits", "admissions", "bed_occupancy", "mean_wait_days", "displaced")
 
 
-def _facility_frame(model: "GradedCareModel", days: np.ndarray, per_year: float) -> dict[str, np.ndarray]:
-    """Per-facility measures over `days`; counts divided by `per_year` years (1 = plain totals)."""
-    rec, inflate = model.records, 1.0 / model.scale
-    served = rec["served"][days].sum(axis=0)
-    waited = rec["wait_days"][days].sum(axis=0).sum(axis=1)
-    occupied = rec["bed_days"][days][:, :, 1].sum(axis=0).astype(float)
-    beds = model.beds_open[days].sum(axis=0)
+FACILITY_SUMS = ("served", "wait_days", "bed_days", "rejected", "referred_up_at")
+
+
+def _summed(model: "GradedCareModel", days: np.ndarray, starts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The records behind the facility measures summed over `days` (day x facility [x care] -> facility
+    [x care]), or over each run of days from one of `starts` to the next (-> group x facility [x care])."""
+    def total(a: np.ndarray) -> np.ndarray:
+        a = a[days].astype(np.int64) if a.dtype.kind in "iu" else a[days]
+        return a.sum(axis=0) if starts is None else np.add.reduceat(a, starts, axis=0)
+    return {**{k: total(model.records[k]) for k in FACILITY_SUMS}, "beds": total(model.beds_open)}
+
+
+def _facility_frame(model: "GradedCareModel", sums: dict[str, np.ndarray], per_year: float) -> dict[str, np.ndarray]:
+    """Per-facility measures from `_summed` records; counts divided by `per_year` years (1 = plain totals).
+    Records are integers, so a sum is exact in any order: grouped sums equal day-range sums."""
+    inflate = 1.0 / model.scale
+    served, beds = sums["served"], sums["beds"]
+    waited = sums["wait_days"].sum(axis=-1)
+    occupied = sums["bed_days"][..., 1].astype(float)
     limited = np.isfinite(beds) & (beds > 0)
     return {
-        "outpatient_visits": served[:, 0] * inflate / per_year,
-        "admissions": served[:, 1] * inflate / per_year,
-        "displaced": rec["rejected"][days].sum(axis=(0, 2)) * inflate / per_year,
-        "referred_up": rec["referred_up_at"][days].sum(axis=(0, 2)) * inflate / per_year,
-        "mean_wait_days": np.divide(waited, served.sum(axis=1), out=np.full(served.shape[0], np.nan),
-                                    where=served.sum(axis=1) > 0),
-        "bed_occupancy": np.divide(occupied, beds, out=np.full(beds.size, np.nan), where=limited),
+        "outpatient_visits": served[..., 0] * inflate / per_year,
+        "admissions": served[..., 1] * inflate / per_year,
+        "displaced": sums["rejected"].sum(axis=-1) * inflate / per_year,
+        "referred_up": sums["referred_up_at"].sum(axis=-1) * inflate / per_year,
+        "mean_wait_days": np.divide(waited, served.sum(axis=-1), out=np.full(waited.shape, np.nan),
+                                    where=served.sum(axis=-1) > 0),
+        "bed_occupancy": np.divide(occupied, beds, out=np.full(beds.shape, np.nan), where=limited),
     }
 
 
@@ -45,19 +57,21 @@ def facility_months(model: "GradedCareModel") -> pd.DataFrame:
     fac = model.facilities
     days = np.arange(model.warmup_days, model.n_days)
     months = np.array([model.dates[i].strftime("%Y-%m") for i in days])
+    starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
+    frame = _facility_frame(model, _summed(model, days, starts), 1.0)
+    n_m, n_f = starts.size, len(fac)
     tiers = np.array(model.tier_names)[fac.tier]
     towns = np.array(model.county.township_names + [""])[fac.township]
-    labels = _labels(model)
-    frames = []
-    for month in dict.fromkeys(months):
-        m = _facility_frame(model, days[months == month], 1.0)
-        frames.append(pd.DataFrame({
-            "month": month, "facility": fac.name, "label": labels, "tier": tiers, "township": towns,
-            "x_km": fac.position[:, 0], "y_km": fac.position[:, 1],
-            "beds": np.where(np.isfinite(model.bed_capacity), model.bed_capacity, np.nan), **m}))
+    beds = np.where(np.isfinite(model.bed_capacity), model.bed_capacity, np.nan)
+    table = pd.DataFrame({
+        "month": np.repeat(months[starts], n_f), "facility": np.tile(np.asarray(fac.name, dtype=object), n_m),
+        "label": np.tile(np.asarray(_labels(model), dtype=object), n_m), "tier": np.tile(tiers, n_m),
+        "township": np.tile(towns, n_m), "x_km": np.tile(fac.position[:, 0], n_m),
+        "y_km": np.tile(fac.position[:, 1], n_m), "beds": np.tile(beds, n_m),
+        **{k: v.ravel() for k, v in frame.items()}})
     cols = ["month", "facility", "label", "tier", "township", "x_km", "y_km", "outpatient_visits", "admissions",
             "displaced", "referred_up", "mean_wait_days", "beds", "bed_occupancy"]
-    return pd.concat(frames, ignore_index=True)[cols]
+    return table[cols]
 
 
 def _labels(model: "GradedCareModel") -> list[str]:
@@ -70,7 +84,7 @@ def facility_indicators(model: "GradedCareModel", names: list[str]) -> pd.DataFr
     have (a branch campus of another scenario) reports zero volumes and no occupancy or wait."""
     rows = {}
     for period, days in period_slices(model).items():
-        frame = _facility_frame(model, days, _year_fraction([model.dates[i] for i in days]))
+        frame = _facility_frame(model, _summed(model, days), _year_fraction([model.dates[i] for i in days]))
         row = {}
         for name in names:
             try:
