@@ -51,7 +51,14 @@ Row = dict[str, Any]
 
 # ---------------------------------------------------------------------- processes
 def _maxrss_mb() -> float:
-    """Peak resident set size of this process, MB (ru_maxrss is KB on Linux, bytes on macOS)."""
+    """Peak resident set size of this process, MB: VmHWM where /proc has it (a spawned child's ru_maxrss
+    starts at its parent's size, as Linux keeps the larger at exec), else ru_maxrss (KB on Linux,
+    bytes on macOS)."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**10
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
 
