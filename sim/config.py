@@ -6,8 +6,8 @@ path and what is allowed. Files are read with yaml.safe_load only.
 from __future__ import annotations
 
 import copy
-import functools
 import datetime as dt
+import functools
 from pathlib import Path
 import unicodedata
 from typing import Annotated, Any, Literal, get_args
