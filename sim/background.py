@@ -99,15 +99,18 @@ class BackgroundLoad:
         los = np.rint(np.exp(mu + self.los_sd_log * rng.standard_normal(fac.size)))
         return fac, np.minimum(np.maximum(los, 1), self.max_los).astype(np.int64)
 
+    def smoothing(self) -> tuple[float, float]:
+        """A day's weight of a new observation in the smoothed arrivals and in the smoothed stays."""
+        return 1.0 - np.exp(-1.0 / self.memory_days), 1.0 - np.exp(-1.0 / STAY_MEMORY_DAYS)
+
     def observe(self, arrivals: np.ndarray, season: float, seen_care: np.ndarray, admissions: np.ndarray,
                 bed_days_admitted: np.ndarray) -> None:
         """Update the smoothing with today's simulated demand (served + displaced) and stays."""
-        a = 1.0 - np.exp(-1.0 / self.memory_days)
+        a, b = self.smoothing()
         for care in (0, 1):
             if seen_care[care]:
                 self.arrivals[:, care] += a * (arrivals[:, care] / season - self.arrivals[:, care])
                 self.weight[care] += a * (1.0 - self.weight[care])
-        b = 1.0 - np.exp(-1.0 / STAY_MEMORY_DAYS)
         self.stay_days += b * (bed_days_admitted - self.stay_days)
         self.stay_admissions += b * (admissions - self.stay_admissions)
 

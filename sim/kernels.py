@@ -552,3 +552,51 @@ def serve_round(key, capacity, go, f, care, tier, waited, shortfall, ref_draw, n
         referred_up_at[f[i], 0] += 1
     _feel(trust, person, go[out_ref], tier[out_ref], up_signal, rate)
     return served, e, fund, go[home], los[home], out_ref
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_counts(record, d, counts):
+    for f in range(counts.shape[0]):
+        for c in range(2):
+            record[d, f, c] += counts[f, c]
+
+
+@njit(cache=True, nogil=True)
+def close_day(d, counts, served, served_after, fund, oop, cost, arrivals, referred_up_at, rejected, los_days,
+              wait_days, day_wait, bed_days, beds_open, occupied, bed_capacity, fixed_wait, expected_wait, alpha,
+              observe, seen_outpatient, season, a, b, bg_arrivals, bg_weight, stay_days, stay_admissions):
+    """The end of a day after its rounds, in sim.records.DayRecords._close_day's order: the kernels'
+    counts (in KERNEL_COUNTS order) and rounded waits into the day's records; the background's smoothing
+    (sim.background.BackgroundLoad.observe, when `observe`); each facility's expected wait
+    (DayRecords._update_expected_wait); the day's occupied and open beds. The smoothing rates come
+    from the caller, computed by numpy's exp as the reference path does."""
+    F = counts.shape[1]
+    for k, record in enumerate((served, served_after)):
+        _add_counts(record, d, counts[k])
+    for k, record in enumerate((fund, oop, cost)):
+        _add_counts(record, d, counts[2 + k])
+    for k, record in enumerate((arrivals, referred_up_at, rejected, los_days)):
+        _add_counts(record, d, counts[5 + k])
+    for f in range(F):
+        for c in range(2):
+            wait_days[d, f, c] += np.int64(np.rint(day_wait[f, c]))
+    if observe:
+        for c in range(2):
+            if c == 1 or seen_outpatient:
+                for f in range(F):
+                    bg_arrivals[f, c] += a * ((served[d, f, c] + rejected[d, f, c]) / season - bg_arrivals[f, c])
+                bg_weight[c] += a * (1.0 - bg_weight[c])
+        for f in range(F):
+            stay_days[f] += b * (los_days[d, f, 1] - stay_days[f])
+        for f in range(F):
+            stay_admissions[f] += b * (served[d, f, 1] - stay_admissions[f])
+    for f in range(F):
+        s = np.int64(served[d, f, 0]) + np.int64(served[d, f, 1])
+        r = np.int64(rejected[d, f, 0]) + np.int64(rejected[d, f, 1])
+        queued = (wait_days[d, f, 0] + wait_days[d, f, 1]) - fixed_wait[f] * s
+        if not queued >= 0.0:
+            queued = 0.0
+        observed = (queued + r) / (s + r) if s + r > 0 else 0.0
+        expected_wait[f] += alpha * (observed - expected_wait[f])
+        bed_days[d, f, 1] = occupied[f]
+        beds_open[d, f] = bed_capacity[f]

@@ -344,14 +344,7 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         if self._background_demand is not None:
             self._background_share(np.zeros(0, dtype=np.int64), np.concatenate([slots, beds_free]), slots, beds_free, d)
         self._end_of_day(batch, d)
-        self._flush_log(d)
-        if self.background.active:
-            rec = self.records
-            self.background.observe(rec["served"][d] + rec["rejected"][d], season, np.array([d >= self.warmup_days, True]),
-                                    rec["served"][d, :, 1], rec["los_days"][d, :, 1])
-        self._update_expected_wait(d)
-        self.records["bed_days"][d, :, 1] = self.beds.occupied
-        self.beds_open[d] = self.bed_capacity
+        self._close_day(d, season)
         self.day += 1
         self.date = self.date + dt.timedelta(days=1)
         if self.day >= self.n_days:

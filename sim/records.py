@@ -31,12 +31,38 @@ class DayRecords:
         """Note counts (or weights) per facility x care type; added to the records once a day."""
         self._log.setdefault(key, []).append((f * 2 + care, weights))
 
+    def _close_day(self, d: int, season: float) -> None:
+        """The day's end after its rounds: its counts into the records, the background's smoothing,
+        each facility's expected wait, the day's beds. The fast engine does the numpy steps in one
+        compiled call (sim.kernels.close_day) with the same numbers."""
+        bg, rec = self.background, self.records
+        if self.engine == "numpy":
+            self._flush_log(d)
+            if bg.active:
+                bg.observe(rec["served"][d] + rec["rejected"][d], season, np.array([d >= self.warmup_days, True]),
+                           rec["served"][d, :, 1], rec["los_days"][d, :, 1])
+            self._update_expected_wait(d)
+            rec["bed_days"][d, :, 1] = self.beds.occupied
+            self.beds_open[d] = self.bed_capacity
+            return
+        from .kernels import close_day
+        self._flush_tallies(d)
+        a, b = bg.smoothing()
+        close_day(d, self._day_counts, *(rec[k] for k in KERNEL_COUNTS), rec["wait_days"], self._day_wait,
+                  rec["bed_days"], self.beds_open, self.beds.occupied, self.bed_capacity, self.facilities.fixed_wait,
+                  self.expected_wait, self._wait_smoothing(), bg.active, d >= self.warmup_days, season, a, b,
+                  bg.arrivals, bg.weight, bg.stay_days, bg.stay_admissions)
+
     def _flush_log(self, d: int) -> None:
-        """Add the day's tallies to the records: the logged ones, then the compiled serving's counts
-        (integers, so the same as logged) and waits (summed in the same order, rounded once)."""
+        """Add the day's tallies to the records: the compiled serving's counts (integers, so the same
+        as logged) and waits (summed in the same order, rounded once), then the logged ones."""
         for key, counts in zip(KERNEL_COUNTS, self._day_counts):
             self.records[key][d] += counts
         self.records["wait_days"][d] += np.rint(self._day_wait).astype(np.int64)
+        self._flush_tallies(d)
+
+    def _flush_tallies(self, d: int) -> None:
+        """Add the day's logged tallies (the reference path's) to the records."""
         n = 2 * len(self.facilities)
         for key, parts in self._log.items():
             idx = np.concatenate([i for i, _ in parts])
@@ -55,8 +81,11 @@ class DayRecords:
         waited = queued + rec["rejected"][d].sum(axis=1)
         seen = served + rec["rejected"][d].sum(axis=1)
         observed = np.divide(waited, seen, out=np.zeros(len(seen)), where=seen > 0)
-        alpha = 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
-        self.expected_wait += alpha * (observed - self.expected_wait)
+        self.expected_wait += self._wait_smoothing() * (observed - self.expected_wait)
+
+    def _wait_smoothing(self) -> float:
+        """The day's weight of a new observation in the expected wait (exponential memory)."""
+        return 1.0 - np.exp(-1.0 / self.config.choice.wait_memory_days)
 
     def _close_year(self, year: int) -> None:
         """Record the year's catastrophic-spending share; reset annual insurance accounts; let active
