@@ -53,6 +53,19 @@ def test_fast_and_numpy_engines_agree_under_the_reform_package():
     _assert_same(*runs)
 
 
+
+def test_fast_and_numpy_engines_agree_while_a_community_screens_admissions():
+    """A containing community's admission screen makes the fast engine run the reference round,
+    then its compiled end of day on the round's logged tallies and kernel counts together."""
+    cfg = sim.load_config(ROOT / "configs" / "seed_county.yaml",
+                          {"horizon.start": "2022-01-01", "horizon.end": "2022-04-30"})
+    specs = [{"policy": "capitation", "start": cfg.horizon.start,
+              "params": {"townships": ["township_02", "township_03"], "budget_per_capita": 300,
+                         "containment": 0.6, "member_hospitals": ["county_people"]}}]
+    runs = [_run(cfg, engine, 2, 0.05, build_policies(specs, cfg)) for engine in ("numpy", "fast")]
+    assert runs[1].admission_screen is not None and runs[1].records["rejected"].sum() > 0
+    _assert_same(*runs)
+
 def test_an_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="engine"):
         sim.GradedCareModel(small_config(), engine="gpu")
