@@ -180,7 +180,7 @@ def daily_timeseries(model: "GradedCareModel") -> pd.DataFrame:
     members = [np.flatnonzero(fac_tier == t) for t in range(n_t)]
     cols = {}
     for key in ("arrivals", "served", "rejected", "referred_up_at", "wait_days", "fund", "oop", "cost", "bed_days"):
-        rec = model.records[key][days]          # integers: a tier's sum is exact in any order
+        rec = model.records[key][_rows(days)]   # integers: a tier's sum is exact in any order
         cols[key] = np.stack([rec[:, f].sum(axis=1, dtype=np.int64) for f in members], axis=1).astype(float)
     inflate = 1.0 / model.scale
     d_idx, t_idx, c_idx = np.meshgrid(np.arange(days.size), np.arange(n_t), np.arange(2), indexing="ij")

@@ -430,13 +430,9 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
             if out_ref.size:
                 self._tally("referred_up_at", f[out_ref], 0)
                 self._trust(b.person[out_ref], tier[out_ref], cfg.trust.referred_up)
-                cont = b.take(out_ref)
-                n = out_ref.size
-                left_over.append(Batch.new(cont.person, cont.care, cont.severity, cont.program, d,
-                                           np.ones(n, dtype=bool), self._with_child_block(cont.rn[:, N_RN:]),
-                                           referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
-                                           ref_tier=tier[out_ref]))
-                self.daily["continuations"][d, 0] += n
+                left_over.append(self._continue_up(b.person[out_ref], b.care[out_ref], b.severity[out_ref],
+                                                   b.program[out_ref], b.rn[out_ref], capability[out_ref],
+                                                   tier[out_ref], d))
         return Batch.concat(left_over) if left_over else b.take(np.zeros(0, dtype=np.int64))
 
     def _one_round_fast(self, b: Batch, d: int, slots: np.ndarray, beds_free: np.ndarray) -> Batch:
@@ -485,18 +481,12 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         for community in self.communities:
             community.charge(d, b.person.take(e), fund, self.tier_in_county[tier[served]])
         if home.size:
-            self.followup_day = np.concatenate([self.followup_day, d + home_los])
-            self.followup_person = np.concatenate([self.followup_person, b.person.take(home)])
-            self.followup_rn = np.concatenate([self.followup_rn, b.rn[home, N_RN:]])
+            self._follow_up(d + home_los, b.person.take(home), b.rn[home, N_RN:])
         cont = None
         if out_ref.size:
             i = go[out_ref]
-            n = out_ref.size
-            cont = Batch.new(b.person.take(i), b.care.take(i), b.severity.take(i), b.program.take(i), d,
-                             np.ones(n, dtype=bool), self._with_child_block(b.rn[i, N_RN:]),
-                             referred_up=np.ones(n, dtype=bool), ref_capability=capability[out_ref],
-                             ref_tier=tier[out_ref])
-            self.daily["continuations"][d, 0] += n
+            cont = self._continue_up(b.person.take(i), b.care.take(i), b.severity.take(i), b.program.take(i),
+                                     b.rn[i], capability[out_ref], tier[out_ref], d)
         # who is left, in _one_round's order (stuck, referred up at the door, displaced, continuations), in one copy
         rej = np.flatnonzero(~served)
         away = go[rej]

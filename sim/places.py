@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .county import village_clinic_name
-from .indicators import CARE_NAMES, _year_fraction, period_slices
+from .indicators import CARE_NAMES, _rows, _year_fraction, period_slices
 
 if TYPE_CHECKING:
     from .model import GradedCareModel
@@ -27,8 +27,10 @@ FACILITY_SUMS = ("served", "wait_days", "bed_days", "rejected", "referred_up_at"
 def _summed(model: "GradedCareModel", days: np.ndarray, starts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The records behind the facility measures summed over `days` (day x facility [x care] -> facility
     [x care]), or over each run of days from one of `starts` to the next (-> group x facility [x care])."""
+    rows = _rows(days)
+
     def total(a: np.ndarray) -> np.ndarray:
-        a = a[days].astype(np.int64) if a.dtype.kind in "iu" else a[days]
+        a = a[rows].astype(np.int64) if a.dtype.kind in "iu" else a[rows]
         return a.sum(axis=0) if starts is None else np.add.reduceat(a, starts, axis=0)
     return {**{k: total(model.records[k]) for k in FACILITY_SUMS}, "beds": total(model.beds_open)}
 

@@ -4,17 +4,13 @@ the door, and trust. `Serving` is a mixin of GradedCareModel; the state stays on
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy.special import ndtri
 
 from . import insurance
 from .capacity import draw_los
+from .episodes import Batch
 from .illness import N_RN, RN_COST, RN_DOWN, RN_LOS
-
-if TYPE_CHECKING:
-    from .episodes import Batch
 
 
 def _normal(u: np.ndarray) -> np.ndarray:
@@ -100,9 +96,23 @@ class Serving:
         self._tally("los_days", f, 1, los)
         down = b.rn[rows, RN_DOWN] < self._down_probability(tier, person)
         if down.any():
-            self.followup_day = np.concatenate([self.followup_day, d + los[down]])
-            self.followup_person = np.concatenate([self.followup_person, person[down]])
-            self.followup_rn = np.concatenate([self.followup_rn, b.rn[rows[down], N_RN:]])
+            self._follow_up(d + los[down], person[down], b.rn[rows[down], N_RN:])
+
+    def _follow_up(self, day: np.ndarray, person: np.ndarray, rn: np.ndarray) -> None:
+        """Book the follow-up visits of inpatients referred down at discharge, with the numbers kept for them."""
+        self.followup_day = np.concatenate([self.followup_day, day])
+        self.followup_person = np.concatenate([self.followup_person, person])
+        self.followup_rn = np.concatenate([self.followup_rn, rn])
+
+    def _continue_up(self, person: np.ndarray, care: np.ndarray, severity: np.ndarray, program: np.ndarray,
+                     rn: np.ndarray, capability: np.ndarray, tier: np.ndarray, d: int) -> Batch:
+        """Outpatients served where capability falls short, continuing up the same day as filed referrals
+        that remember where they came from: child episodes with the block of numbers kept for them."""
+        n = person.size
+        self.daily["continuations"][d, 0] += n
+        return Batch.new(person, care, severity, program, d, np.ones(n, dtype=bool),
+                         self._with_child_block(rn[:, N_RN:]), referred_up=np.ones(n, dtype=bool),
+                         ref_capability=capability, ref_tier=tier)
 
     def _down_probability(self, tier: np.ndarray, person: np.ndarray) -> np.ndarray:
         """Probability that an inpatient discharged from `tier` is referred down for follow-up: the
