@@ -47,11 +47,17 @@ class ChoiceTables:
         if m.emergency_hours is not None:         # severe episodes reach care faster (emergency network)
             severe = (np.arange(1, S + 1) >= m.emergency_from_severity)[None, None, None, :, None]
             hours = np.where(severe, m.emergency_hours[np.arange(V)[:, None], a][:, None, None, None, :], hours)
-        static = rules.static_utility(p, care, sev, tier[:, None, None, None, :], cap5, hours)   # (V, 2, P, S, K)
-        self.row_static_u = np.ascontiguousarray(np.broadcast_to(static, (V, 2, P, S, K))).reshape(-1, K)
-        offers = np.moveaxis(m.offers[a], 1, 3)                                   # (V, care, P, K)
-        self.row_allowed = (valid[:, None, None, :] & offers).reshape(-1, K)
-        self.row_serves = np.moveaxis(fac.serves_band[a], 1, 2).reshape(-1, K)    # (V * bands, K)
+        self.alt_hours = np.broadcast_to(hours, (V, 1, 1, S, K))[:, 0, 0]          # (V, S, K)
+        cells = self._changed_cells(tier, cap_p, self.alt_hours)
+        if cells is None:
+            static = rules.static_utility(p, care, sev, tier[:, None, None, None, :], cap5, hours)   # (V, 2, P, S, K)
+            self.row_static_u = np.ascontiguousarray(np.broadcast_to(static, (V, 2, P, S, K))).reshape(-1, K)
+        elif cells[0].size:
+            self._restate(cells, tier, cap_p)
+        if not self._unchanged("access", alt, m.offers, fac.serves_band):
+            offers = np.moveaxis(m.offers[a], 1, 3)                               # (V, care, P, K)
+            self.row_allowed = (valid[:, None, None, :] & offers).reshape(-1, K)
+            self.row_serves = np.moveaxis(fac.serves_band[a], 1, 2).reshape(-1, K)    # (V * bands, K)
         if not self._unchanged("money", a, tier, m.mean_cost_fen, b.deductible, b.ratio, b.covered,
                                b.unfiled_penalty):
             self._money_tables(a, tier)
@@ -61,7 +67,6 @@ class ChoiceTables:
         self.alt_primary = m.tier_primary[tier]
         self.alt_capability = cap_p.transpose(0, 2, 1).reshape(-1, K)             # (V * P, K)
         self.alt_in_county = m.tier_in_county[tier]
-        self.alt_hours = np.broadcast_to(hours, (V, 1, 1, S, K))[:, 0, 0]          # (V, S, K)
         self.hassle = np.array([m.config.referral.filing_hassle[c] for c in CARE_TYPES])
         self._no_person = np.zeros(1, dtype=bool)
 
@@ -84,6 +89,33 @@ class ChoiceTables:
         self.row_fund_nocap = fund.reshape(-1, K)
         self.penalised = np.moveaxis(b.unfiled_penalty[:, tier] > 0, 0, 1).reshape(-1, K)   # (V * schemes, K)
         self.n_schemes = n_s
+
+    def _changed_cells(self, tier: np.ndarray, cap_p: np.ndarray,
+                       hours: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (village, alternative) cells whose tier, capability or travel hours differ from the last
+        build, or None when the whole static table must be built (first build, other choice parameters,
+        another shape of choice set). A ramping lever moves a few facilities' capability every day."""
+        p = self.model.choice_params
+        same_params = self._unchanged("static", p.constant, p.capability, p.shortfall, p.travel, p.beta, p.group)
+        last = self._built_from.get("static cells")
+        self._built_from["static cells"] = (tier.copy(), cap_p.copy(), hours.copy())
+        if not same_params or last is None or any(x.shape != y.shape for x, y in zip(last, (tier, cap_p, hours))):
+            return None
+        return np.nonzero((tier != last[0]) | (cap_p != last[1]).any(axis=2) | (hours != last[2]).any(axis=1))
+
+    def _restate(self, cells: tuple[np.ndarray, np.ndarray], tier: np.ndarray, cap_p: np.ndarray) -> None:
+        """Recompute the static utility at the changed (village, alternative) cells only, in a new
+        table: static_utility is elementwise, so each cell gets the bits a full build gives it."""
+        p = self.model.choice_params
+        v, k = cells
+        S, P = SEVERITY_LEVELS, len(PROGRAMS)
+        care = np.arange(2)[None, :, None, None]
+        sev = np.arange(1, S + 1)[None, None, None, :]
+        part = rules.static_utility(p, care, sev, tier[v, k][:, None, None, None], cap_p[v, k][:, None, :, None],
+                                    self.alt_hours[v, :, k][:, None, None, :])          # (cells, 2, P, S)
+        table = self.row_static_u.copy()
+        table.reshape(-1, 2, P, S, table.shape[1])[v, :, :, :, k] = part
+        self.row_static_u = table
 
     def _unchanged(self, part: str, *inputs: np.ndarray) -> bool:
         """Whether a part's inputs equal, value and type, those it was last built from (then its tables

@@ -334,3 +334,33 @@ def test_a_refresh_reuses_the_bills_only_while_their_inputs_stand():
     m.chooser.rebuild()
     assert not np.array_equal(m.chooser.row_fund_nocap, bills)
     _assert_same_as_fresh(m)
+
+
+def test_a_refresh_restates_the_static_utility_only_where_its_inputs_moved():
+    """A ramp moves a few facilities' capability daily: the static utility is recomputed at the
+    (village, alternative) cells that moved, and equals a table built from scratch bit for bit, also
+    after travel hours, a choice parameter changed in place, and a choice set of another shape."""
+    m = sim.GradedCareModel(small_config(), seed=1, patient_agents=False)
+    fac, ch = m.facilities, m.chooser
+    V, K = m.county.choice_set.shape
+    one = int(np.flatnonzero(fac.tier == m.tier_names.index("township"))[0])
+    before = ch.row_static_u.copy()
+    fac.capability[one] += 0.013                         # one township health centre trains up
+    m.refresh_facilities()
+    _assert_same_as_fresh(m)
+    moved = (ch.row_static_u != before).reshape(V, -1, K).any(axis=1)
+    assert moved.any() and (moved == (m.county.choice_set == one)).all()
+    assert not np.shares_memory(ch.row_static_u, before)
+
+    m.emergency_from_severity = 3                        # severe episodes reach a hospital faster
+    m.emergency_hours = m.county.travel_hours * 0.5
+    m.refresh_facilities()
+    _assert_same_as_fresh(m)
+
+    m.choice_params.travel[:] *= 1.25                    # a choice parameter, in place
+    m.refresh_facilities()
+    _assert_same_as_fresh(m)
+
+    m.county.choice_set = m.county.choice_set[:, :-1].copy()     # another shape: built whole
+    m.refresh_facilities()
+    _assert_same_as_fresh(m)
