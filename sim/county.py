@@ -81,8 +81,10 @@ def village_clinic_name(township: str, k: int) -> str:
     return f"{township}/v{k:02d}"
 
 
-def build_county(cfg: CountyConfig) -> County:
-    """Lay out townships and villages and list every facility with its attributes."""
+def village_layout(cfg: CountyConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Townships' positions, each village's township, position and share of the population: the
+    layout's random draws (`geography.layout_seed`), without the facilities (the scale check needs
+    only the shares)."""
     geo = cfg.geography
     rng = np.random.default_rng(geo.layout_seed)
     n_t = len(cfg.townships)
@@ -111,8 +113,13 @@ def build_county(cfg: CountyConfig) -> County:
     village_township = np.concatenate(v_town)
     village_position = np.concatenate(v_pos)
     village_weight = np.concatenate(v_weight)
-    village_weight = village_weight / village_weight.sum()
+    return pos, village_township, village_position, village_weight / village_weight.sum()
 
+
+def build_county(cfg: CountyConfig) -> County:
+    """Lay out townships and villages and list every facility with its attributes."""
+    pos, village_township, village_position, village_weight = village_layout(cfg)
+    seat = next(i for i, t in enumerate(cfg.townships) if t.county_seat)
     bands = len(cfg.population.age_bands)
     table = FacilityTable(
         name=[], tier=np.zeros(0, dtype=np.int64), township=np.zeros(0, dtype=np.int64), position=np.zeros((0, 2)),

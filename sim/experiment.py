@@ -143,9 +143,9 @@ class Plan:
 def _check_scale(scale: float, cfg: CountyConfig, file: str | None) -> None:
     """Refuse a scale that leaves no resident, or villages with hardly any (exit 2)."""
     from .background import smallest_sensible_scale
-    from .county import build_county
+    from .county import village_layout
 
-    smallest = smallest_sensible_scale(cfg.population.size, build_county(cfg).village_weight)
+    smallest = smallest_sensible_scale(cfg.population.size, village_layout(cfg)[3])
     if cfg.population.size * scale < 1 or scale < smallest / 4:
         raise ConfigError(f"scale {scale:g} simulates {cfg.population.size * scale:,.1f} of {cfg.population.size:,} "
                           f"residents, too few to mean anything; the smallest sensible scale for this county is "
