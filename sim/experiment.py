@@ -33,6 +33,8 @@ from .uncertainty import at_end, ranges_of, resolve_run, split_policies
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .model import GradedCareModel
+
 MAX_REPLICATIONS = 10000
 
 
@@ -299,33 +301,42 @@ def run_inputs(task: dict) -> tuple[CountyConfig, list, dict]:
 def run_one(task: dict) -> dict:
     """Run one (scenario, sample, replicate) and write its tables into the run folder; returns its status."""
     from .model import GradedCareModel
-    from .indicators import outflow_table
-    from .places import facility_indicators, facility_months, village_table
-    from .results import RUN_TABLES, atomic_write_parquet
 
     started = time.time()
     cfg, policies, parameters = run_inputs(task)
     model = GradedCareModel(cfg, seed=task["seed"], scale=task["scale"], policies=policies, patient_agents=False)
     try:
         model.run()
-        ind = model.indicators()
-        if task.get("facilities"):
-            ind = ind.join(facility_indicators(model, task["facilities"]))
-        long = ind.reset_index().melt(id_vars="period", var_name="indicator", value_name="value")
-        meta = {"run_id": task["run_id"], "scenario": task["scenario"], "replicate": task["replicate"],
-                "sample": task.get("sample", 0)}
-        tables = {"indicators": long.assign(**meta)[["run_id", "scenario", "replicate", "sample", "period",
-                                                     "indicator", "value"]],
-                  "timeseries": model.timeseries().assign(**meta),
-                  "facilities": _first(meta, facility_months(model)),
-                  "villages": _first(meta, village_table(model)),
-                  "outflow": _first(meta, outflow_table(model))}
+        return write_run(task, model, parameters, time.time() - started)
     finally:
         model.release()
+
+
+def write_run(task: dict, model: "GradedCareModel", parameters: dict, seconds: float) -> dict:
+    """Write a finished run's tables into the run folder (atomically, indicators last: their file marks
+    the run complete); returns its status, with the seconds it took (`seconds` so far, plus this)."""
+    from .indicators import outflow_table
+    from .places import facility_indicators, facility_months, village_table
+    from .results import RUN_TABLES, atomic_write_parquet
+
+    started = time.time()
+    ind = model.indicators()
+    if task.get("facilities"):
+        ind = ind.join(facility_indicators(model, task["facilities"]))
+    long = ind.reset_index().melt(id_vars="period", var_name="indicator", value_name="value")
+    meta = {"run_id": task["run_id"], "scenario": task["scenario"], "replicate": task["replicate"],
+            "sample": task.get("sample", 0)}
+    tables = {"indicators": long.assign(**meta)[["run_id", "scenario", "replicate", "sample", "period",
+                                                 "indicator", "value"]],
+              "timeseries": model.timeseries().assign(**meta),
+              "facilities": _first(meta, facility_months(model)),
+              "villages": _first(meta, village_table(model)),
+              "outflow": _first(meta, outflow_table(model))}
     folder = Path(task["folder"])
     for name in RUN_TABLES[::-1]:            # indicators last: its presence marks the run complete
         atomic_write_parquet(tables[name], folder / f"{task['run_id']}.{name}.parquet")
-    status = {"run_id": task["run_id"], "status": "complete", "seconds": round(time.time() - started, 2)}
+    status = {"run_id": task["run_id"], "status": "complete",
+              "seconds": round(seconds + time.time() - started, 2)}
     return {**status, "parameters": parameters} if parameters else status
 
 
@@ -334,8 +345,13 @@ def run_safely(task: dict) -> dict:
     try:
         return run_one(task)
     except Exception as exc:            # noqa: BLE001  (any fault of one run is recorded, not raised)
-        return {"run_id": task["run_id"], "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000],
-                "traceback": traceback.format_exc(limit=-6)[-4000:]}
+        return failure_status(task, exc)
+
+
+def failure_status(task: dict, exc: BaseException) -> dict:
+    """A failed run's status: the error and the end of its traceback."""
+    return {"run_id": task["run_id"], "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000],
+            "traceback": "".join(traceback.format_exception(exc, limit=-6))[-4000:]}
 
 
 def _first(meta: dict, df: "pd.DataFrame") -> "pd.DataFrame":
@@ -448,6 +464,7 @@ def _run_plan(plan: Plan, folder: Path | None, root: Path, executor: Any, progre
     import shutil
 
     from . import results as store
+    from .shared_prefix import plan_work, run_work, statuses
 
     first_new = next((p for p in [*reversed(root.parents), root] if not p.exists()), None)
     created = folder is None
@@ -466,10 +483,13 @@ def _run_plan(plan: Plan, folder: Path | None, root: Path, executor: Any, progre
             bar = _progress(len(plan.runs), len(done), progress)
             saver = store.ManifestSaver(folder, manifest)
             try:
-                for status in executor.results(run_safely, iter_tasks(plan, runs_dir, done)):
-                    manifest["runs"][status["run_id"]].update(status)
-                    saver.changed(urgent=status["status"] != "complete")
-                    bar(status)
+                work = plan_work(iter_tasks(plan, runs_dir, done), executor.workers)
+                by_id = {task["run_id"]: task for task in work}
+                for result in executor.results(run_work, work):
+                    for status in statuses(result, by_id):
+                        manifest["runs"][status["run_id"]].update(status)
+                        saver.changed(urgent=status["status"] != "complete")
+                        bar(status)
             except BaseException as exc:
                 manifest["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
                 if not isinstance(exc, KeyboardInterrupt):

@@ -17,6 +17,7 @@ Daily order (ARCHITECTURE.md §1; tested in tests/test_engine.py):
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import warnings
@@ -514,6 +515,17 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         np.add.at(self.daily["pending"][d], self.pending.care, 1)
 
     # ------------------------------------------------------------------ running and results
+    def fork(self, policies: list) -> "GradedCareModel":
+        """A copy of this model as it stands before today's step, going on under `policies`: the same
+        numbers as a model built with them, when none starts before today or acts before its start
+        (sim.shared_prefix runs the days before the first start once for several scenarios)."""
+        early = [p for p in policies if p.start < self.date or p.acts_before_start()]
+        if early:
+            raise ValueError(f"cannot fork on {self.date}: {early[0].name} starts {early[0].start} or acts before it")
+        twin = copy.deepcopy(self)
+        twin.policies = list(policies)
+        return twin
+
     def run(self, progress=None) -> "GradedCareModel":
         """Run the whole horizon (warm-up included)."""
         while self.running:

@@ -62,6 +62,13 @@ class Policy:
     def attach(self, model: "GradedCareModel") -> None:
         """Called once the residents exist (e.g. to start keeping books); must not change results."""
 
+    @classmethod
+    def acts_before_start(cls) -> bool:
+        """Whether the lever touches a model before its start date (`prepare` or `attach`: a facility
+        added to the choice sets, books kept from the first day). Runs whose levers do not can share
+        the days before the first start with a run without them (sim.shared_prefix)."""
+        return cls.prepare is not Policy.prepare or cls.attach is not Policy.attach
+
     def year_end(self, model: "GradedCareModel", year: int) -> None:
         """Called when a calendar year closes while the policy is active (default: nothing)."""
 

@@ -1,0 +1,138 @@
+"""Runs that share the days before their levers (sim.shared_prefix) give the tables they give alone."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim.shared_prefix as shared
+from conftest import COUNTY_RATIO, SMALL
+from sim.experiment import iter_tasks, plan_experiment, run_experiment
+from sim.results import RUN_TABLES
+
+DOWN = {"policy": "send_down_physicians", "params": {"moves": [{"from": "county_people", "to": "town_b",
+                                                                "physicians": 5}]}}
+CAPITATION = {"policy": "capitation", "start": "2022-02-01",
+              "params": {"townships": ["town_a"], "budget_per_capita": 600}}
+
+
+def _exp(**extra) -> dict:
+    spec = {"name": "shared", "config": str(SMALL), "replications": 2, "seed": 3, "scale": 0.5,
+            "horizon": {"start": "2022-01-01", "end": "2022-03-31", "warmup_days": 10},
+            "scenarios": [{"name": "baseline"},
+                          {"name": "down_march", "policies": [{**DOWN, "start": "2022-03-01"}]},
+                          {"name": "down_feb", "policies": [{**DOWN, "start": "2022-02-01"}]},
+                          {"name": "down_first_day", "policies": [{**DOWN, "start": "2021-12-01"}]},
+                          {"name": "down_too_late", "policies": [{**DOWN, "start": "2023-01-01"}]},
+                          {"name": "capitation", "policies": [CAPITATION]},
+                          {"name": "richer", "overrides": {COUNTY_RATIO: 0.95}}]}
+    spec.update(extra)
+    return spec
+
+
+def _alone(monkeypatch) -> None:
+    monkeypatch.setattr(shared, "plan_work", lambda tasks, workers: list(tasks))
+
+
+def _tables(path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(path / f"{name}.parquet").sort_values(["run_id"], kind="stable")
+            .reset_index(drop=True) for name in RUN_TABLES}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_runs_sharing_the_days_before_their_levers_equal_runs_alone(tmp_path, monkeypatch, workers):
+    together = run_experiment(_exp(), out=tmp_path / "together", workers=workers)
+    with monkeypatch.context() as m:
+        _alone(m)
+        alone = run_experiment(_exp(), out=tmp_path / "alone", workers=workers)
+    a, b = _tables(together.path), _tables(alone.path)
+    for name in RUN_TABLES:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+    assert (together.path / "summary.csv").read_bytes() == (alone.path / "summary.csv").read_bytes()
+
+    runs = json.loads((together.path / "manifest.json").read_text())["runs"]
+    assert all(r["status"] == "complete" for r in runs.values())
+    forked = {k.split("__")[0]: r.get("shared_days_until") for k, r in runs.items()}
+    assert forked["down_march"] == "2022-03-01" and forked["down_feb"] == "2022-02-01"
+    assert forked["down_too_late"] == "2023-01-01"          # after the horizon: the baseline's days, copied
+    for alone_run in ("baseline", "down_first_day", "capitation", "richer"):
+        assert forked[alone_run] is None, alone_run      # the first simulated day is 2021-12-22
+
+
+def test_groups_hold_one_replicate_and_only_levers_that_wait_for_their_start():
+    plan = plan_experiment(_exp())
+    work = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
+    groups = [t for t in work if "group" in t]
+    assert len(groups) == 2                               # one per replicate
+    for g in groups:
+        members = g["group"]
+        assert len({m["seed"] for m in members}) == 1
+        assert {m["scenario"] for m in members} == {"baseline", "down_march", "down_feb", "down_first_day",
+                                                    "down_too_late"}
+    singles = {t["scenario"] for t in work if "group" not in t}
+    assert singles == {"capitation", "richer"}            # books from the first day; another config
+    ids = [i for t in work for i in ([m["run_id"] for m in t["group"]] if "group" in t else [t["run_id"]])]
+    assert sorted(ids) == sorted(plan.run_ids())
+
+
+def test_small_experiments_cut_groups_so_every_worker_has_work():
+    plan = plan_experiment(_exp())               # 14 runs: two groups of 5 and 4 runs alone
+    serial = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
+    parallel = shared.plan_work(iter_tasks(plan, Path(".")), workers=2)
+    assert [len(t["group"]) for t in serial if "group" in t] == [5, 5] and len(serial) == 6
+    assert len(parallel) == shared.TASKS_PER_WORKER * 2
+    assert sorted(len(t["group"]) for t in parallel if "group" in t) == [2, 2, 3, 3]
+    ids = [m["run_id"] for t in parallel for m in t.get("group", [t])]
+    assert sorted(ids) == sorted(plan.run_ids())
+
+
+def test_a_lost_group_fails_each_of_its_runs_and_a_failing_member_fails_alone(tmp_path, monkeypatch):
+    group = {"run_id": "shared-x+1", "group": [{"run_id": "a"}, {"run_id": "b"}]}
+    lost = {"run_id": "shared-x+1", "status": "failed", "error": "KilledWorker"}
+    assert [s["run_id"] for s in shared.statuses(lost, {group["run_id"]: group})] == ["a", "b"]
+
+    from sim import model as model_module
+    fork = model_module.GradedCareModel.fork
+
+    def broken(self, policies):
+        if any(p.start.month == 2 for p in policies):
+            raise RuntimeError("this run's own fault")
+        return fork(self, policies)
+    monkeypatch.setattr(model_module.GradedCareModel, "fork", broken)
+    res = run_experiment(_exp(replications=1), out=tmp_path, workers=1)
+    runs = json.loads((res.path / "manifest.json").read_text())["runs"]
+    assert runs["down_feb__r000"]["status"] == "failed" and "own fault" in runs["down_feb__r000"]["error"]
+    assert {k for k, r in runs.items() if r["status"] == "complete"} == set(runs) - {"down_feb__r000"}
+
+
+def test_a_fork_refuses_levers_that_act_before_today():
+    from conftest import small_config
+    from sim.model import GradedCareModel
+    from sim.policies import build_policies
+    cfg = small_config()
+    m = GradedCareModel(cfg, seed=1, scale=0.3, patient_agents=False)
+    for _ in range(5):
+        m.step()
+    early = build_policies([{**DOWN, "start": str(m.date.replace(day=m.date.day - 1))}], cfg)
+    with pytest.raises(ValueError, match="cannot fork"):
+        m.fork(early)
+    with pytest.raises(ValueError, match="acts before"):
+        m.fork(build_policies([{**CAPITATION, "start": "2023-01-01"}], cfg))
+
+
+def test_sweep_samples_that_differ_only_in_a_lever_share_one_model_and_equal_runs_alone(tmp_path, monkeypatch):
+    moved = "policy:send_down_physicians.moves.0.physicians"
+    spec = _exp(scenarios=[{"name": "baseline"}, {"name": "down", "policies": [{**DOWN, "start": "2022-02-01"}]}],
+                sweep={"design": "grid", "levers": {moved: {"levels": [2, 5]}}}, replications=1)
+    plan = plan_experiment(spec)
+    work = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
+    assert [len(t["group"]) for t in work] == [4]          # both samples' baselines and both levers' runs
+    together = run_experiment(spec, out=tmp_path / "together", workers=1)
+    with monkeypatch.context() as m:
+        _alone(m)
+        alone = run_experiment(spec, out=tmp_path / "alone", workers=1)
+    a, b = _tables(together.path), _tables(alone.path)
+    for name in RUN_TABLES:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
