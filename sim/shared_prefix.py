@@ -21,6 +21,7 @@ from typing import Any, Iterable, Iterator
 from .policies.base import REGISTRY
 
 TASKS_PER_WORKER = 4
+MAX_GROUP = 16      # runs a task: the shared days are then 1/16 of a run each, and progress still moves
 
 
 def _shareable(task: dict) -> bool:
@@ -44,16 +45,17 @@ def _group_key(task: dict) -> tuple:
 
 def plan_work(tasks: Iterable[dict], workers: int) -> list[dict]:
     """The tasks to hand to the executor: single runs, and groups {"run_id", "group": [runs]} of runs
-    that share their days before the first lever. With several workers, groups are cut in halves while
-    there are fewer than TASKS_PER_WORKER tasks a worker, so that the work spreads evenly (each part
-    runs the shared days again)."""
+    that share their days before the first lever, at most MAX_GROUP runs each. With several workers,
+    groups are cut in halves while there are fewer than TASKS_PER_WORKER tasks a worker, so that the
+    work spreads evenly (each part runs the shared days again). The parent holds the list (a task is a
+    small dict of references to the plan's trees)."""
     singles, groups = [], {}
     for task in tasks:
         if _shareable(task):
             groups.setdefault(_group_key(task), []).append(task)
         else:
             singles.append(task)
-    parts = list(groups.values())
+    parts = [members[i:i + MAX_GROUP] for members in groups.values() for i in range(0, len(members), MAX_GROUP)]
     while workers > 1 and len(parts) + len(singles) < TASKS_PER_WORKER * workers and any(len(m) > 1 for m in parts):
         big = max(parts, key=len)
         parts.remove(big)

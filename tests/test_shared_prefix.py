@@ -88,6 +88,13 @@ def test_small_experiments_cut_groups_so_every_worker_has_work():
     assert sorted(ids) == sorted(plan.run_ids())
 
 
+def test_large_groups_are_cut_so_progress_moves(monkeypatch):
+    monkeypatch.setattr(shared, "MAX_GROUP", 3)
+    plan = plan_experiment(_exp(replications=1))            # one group of 5
+    work = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
+    assert sorted(len(t["group"]) for t in work if "group" in t) == [2, 3]
+
+
 def test_a_lost_group_fails_each_of_its_runs_and_a_failing_member_fails_alone(tmp_path, monkeypatch):
     group = {"run_id": "shared-x+1", "group": [{"run_id": "a"}, {"run_id": "b"}]}
     lost = {"run_id": "shared-x+1", "status": "failed", "error": "KilledWorker"}
