@@ -94,6 +94,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     sweep: Sweep | None = None
     ensemble: list[dict] = field(default_factory=list)     # acceptable parameter sets (dotted path -> value)
+    share_days: bool = True            # runs may share their days before the levers (sim.shared_prefix)
 
     @property
     def horizon(self):
@@ -483,7 +484,7 @@ def _run_plan(plan: Plan, folder: Path | None, root: Path, executor: Any, progre
             bar = _progress(len(plan.runs), len(done), progress)
             saver = store.ManifestSaver(folder, manifest)
             try:
-                work = plan_work(iter_tasks(plan, runs_dir, done), executor.workers)
+                work = plan_work(iter_tasks(plan, runs_dir, done), executor.workers, plan.share_days)
                 by_id = {task["run_id"]: task for task in work}
                 for result in executor.results(run_work, work):
                     for status in statuses(result, by_id):

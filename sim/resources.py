@@ -73,8 +73,9 @@ class Cost:
     seconds: float
 
 
-def estimate(plan: "Plan", workers: int) -> Cost:
-    """Memory of `workers` runs held at once, and the wall-clock time of the whole plan."""
+def estimate(plan: "Plan", workers: int, models_per_worker: int = 1) -> Cost:
+    """Memory of `workers` runs held at once (each worker holding `models_per_worker` models), and the
+    wall-clock time of the whole plan."""
     cfg = plan.scenarios[0].config
     residents = max(1, round(cfg.population.size * plan.scale))
     per_resident = column_bytes_per_resident(cfg) + MODEL_BYTES_PER_RESIDENT
@@ -86,7 +87,7 @@ def estimate(plan: "Plan", workers: int) -> Cost:
                for s in plan.scenarios) * len(plan.seeds)
     seconds = days * (SECONDS_PER_DAY + residents * SECONDS_PER_RESIDENT_DAY) / parallel
     held = max(1, min(workers, runs))
-    return Cost(residents, bytes_per_run, workers, held * (bytes_per_run + PROCESS_BYTES),
+    return Cost(residents, bytes_per_run, workers, held * (models_per_worker * bytes_per_run + PROCESS_BYTES),
                 available_memory(), seconds)
 
 
@@ -107,8 +108,22 @@ def human_seconds(s: float) -> str:
 
 
 def check_cost(plan: "Plan", workers: int) -> list[str]:
-    """Warnings about cores and time; NotEnoughMemory when the runs cannot fit in memory."""
+    """Warnings about cores and time; NotEnoughMemory when the runs cannot fit in memory. Runs that share
+    their days before the levers (sim.shared_prefix) hold two models a worker at a fork; where that does
+    not fit but one model does, the plan runs them alone (`plan.share_days`), with a warning."""
+    from .shared_prefix import shares_days
+
+    out = []
     cost = estimate(plan, workers)
+    if plan.share_days and shares_days(plan, workers):
+        shared = estimate(plan, workers, models_per_worker=2)
+        if cost.memory_available is None or shared.memory_needed <= cost.memory_available:
+            cost = shared
+        else:
+            plan.share_days = False
+            out.append(f"runs do not share their days before the levers: a worker would hold two models at once, "
+                       f"{human_bytes(shared.memory_needed)} in all, and this machine has "
+                       f"{human_bytes(cost.memory_available)} available")
     if cost.memory_available is not None and cost.memory_needed > cost.memory_available:
         fewer = max(0, cost.memory_available - PROCESS_BYTES) // max(1, cost.bytes_per_run)
         fits = plan.scale * max(0, cost.memory_available - PROCESS_BYTES) / max(1, cost.bytes_per_run)
@@ -119,7 +134,6 @@ def check_cost(plan: "Plan", workers: int) -> list[str]:
             f"{cost.residents:,} residents need about {human_bytes(cost.bytes_per_run)} per run, "
             f"{human_bytes(cost.memory_needed)} for {min(cost.workers, len(plan.runs))} run(s) at once; "
             f"this machine has {human_bytes(cost.memory_available)} available: {hint}")
-    out = []
     n = cores()
     if workers > n:
         out.append(f"{workers} workers on {n} cores: runs will share cores (no faster than {n} workers) and "

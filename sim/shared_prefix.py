@@ -26,9 +26,8 @@ MAX_GROUP = 16      # runs a task: the shared days are then 1/16 of a run each, 
 
 def _shareable(task: dict) -> bool:
     """Whether this run's levers (its raw specs) all leave the model alone before their start."""
-    from .policies import levers  # noqa: F401  (registers the levers; planning imported them already)
-
     for raw in task["policies"] or []:
+        from .policies import levers  # noqa: F401  (registers the levers; planning imported them already)
         cls = REGISTRY.get(raw.get("policy")) if isinstance(raw, dict) else None
         if cls is None or cls.acts_before_start():
             return False
@@ -43,7 +42,15 @@ def _group_key(task: dict) -> tuple:
     return task["seed"], id(task["tree"]), config_values
 
 
-def plan_work(tasks: Iterable[dict], workers: int) -> list[dict]:
+def shares_days(plan: Any, workers: int) -> bool:
+    """Whether some runs of the plan would share their days before the levers."""
+    from pathlib import Path
+
+    from .experiment import iter_tasks
+    return any("group" in task for task in plan_work(iter_tasks(plan, Path(".")), workers))
+
+
+def plan_work(tasks: Iterable[dict], workers: int, share: bool = True) -> list[dict]:
     """The tasks to hand to the executor: single runs, and groups {"run_id", "group": [runs]} of runs
     that share their days before the first lever, at most MAX_GROUP runs each. With several workers,
     groups are cut in halves while there are fewer than TASKS_PER_WORKER tasks a worker, so that the
@@ -51,7 +58,7 @@ def plan_work(tasks: Iterable[dict], workers: int) -> list[dict]:
     small dict of references to the plan's trees)."""
     singles, groups = [], {}
     for task in tasks:
-        if _shareable(task):
+        if share and _shareable(task):
             groups.setdefault(_group_key(task), []).append(task)
         else:
             singles.append(task)

@@ -33,7 +33,7 @@ def _exp(**extra) -> dict:
 
 
 def _alone(monkeypatch) -> None:
-    monkeypatch.setattr(shared, "plan_work", lambda tasks, workers: list(tasks))
+    monkeypatch.setattr(shared, "plan_work", lambda tasks, workers, share=True: list(tasks))
 
 
 def _tables(path) -> dict[str, pd.DataFrame]:
@@ -143,3 +143,26 @@ def test_sweep_samples_that_differ_only_in_a_lever_share_one_model_and_equal_run
     a, b = _tables(together.path), _tables(alone.path)
     for name in RUN_TABLES:
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+
+
+def test_sharing_gives_way_where_two_models_a_worker_do_not_fit(tmp_path, monkeypatch):
+    """At a fork a worker holds the shared model and its copy: the memory check counts both, and where
+    only one model a worker fits the runs go alone (a warning says so) instead of being refused."""
+    from sim import resources
+    from sim.experiment import run_planned
+    plan = plan_experiment(_exp())
+    one, two = resources.estimate(plan, 2), resources.estimate(plan, 2, models_per_worker=2)
+    assert two.memory_needed - one.memory_needed == 2 * one.bytes_per_run
+
+    monkeypatch.setattr(resources, "available_memory", lambda: 10 * two.memory_needed)
+    assert not any("do not share" in w for w in resources.check_cost(plan, 2)) and plan.share_days
+
+    monkeypatch.setattr(resources, "available_memory", lambda: (one.memory_needed + two.memory_needed) // 2)
+    warnings = resources.check_cost(plan, 2)
+    assert not plan.share_days and any("do not share their days" in w for w in warnings)
+    runs = json.loads((run_planned(plan, None, out=tmp_path, workers=1).path / "manifest.json").read_text())["runs"]
+    assert all(r["status"] == "complete" and "shared_days_until" not in r for r in runs.values())
+
+    monkeypatch.setattr(resources, "available_memory", lambda: one.memory_needed // 2)
+    with pytest.raises(resources.NotEnoughMemory):
+        resources.check_cost(plan_experiment(_exp()), 2)
