@@ -10,6 +10,7 @@ differ; the estimates are for "minutes or hours", not seconds.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -68,14 +69,18 @@ class Cost:
     residents: int
     bytes_per_run: int
     workers: int
-    memory_needed: int
+    held: int                   # runs in memory at once (one a worker)
     memory_available: int | None
     seconds: float
+    models: int = 1             # models a worker holds: 2 where runs share their first days (a fork)
+
+    @property
+    def memory_needed(self) -> int:
+        return self.held * (self.models * self.bytes_per_run + PROCESS_BYTES)
 
 
-def estimate(plan: "Plan", workers: int, models_per_worker: int = 1) -> Cost:
-    """Memory of `workers` runs held at once (each worker holding `models_per_worker` models), and the
-    wall-clock time of the whole plan."""
+def estimate(plan: "Plan", workers: int) -> Cost:
+    """Memory of `workers` runs held at once, and the wall-clock time of the whole plan."""
     cfg = plan.scenarios[0].config
     residents = max(1, round(cfg.population.size * plan.scale))
     per_resident = column_bytes_per_resident(cfg) + MODEL_BYTES_PER_RESIDENT
@@ -86,9 +91,7 @@ def estimate(plan: "Plan", workers: int, models_per_worker: int = 1) -> Cost:
     days = sum((s.config.horizon.end - s.config.horizon.start).days + 1 + simulated_warmup_days(s.config.horizon)
                for s in plan.scenarios) * len(plan.seeds)
     seconds = days * (SECONDS_PER_DAY + residents * SECONDS_PER_RESIDENT_DAY) / parallel
-    held = max(1, min(workers, runs))
-    return Cost(residents, bytes_per_run, workers, held * (models_per_worker * bytes_per_run + PROCESS_BYTES),
-                available_memory(), seconds)
+    return Cost(residents, bytes_per_run, workers, max(1, min(workers, runs)), available_memory(), seconds)
 
 
 def human_bytes(n: float) -> str:
@@ -116,7 +119,7 @@ def check_cost(plan: "Plan", workers: int) -> list[str]:
     out = []
     cost = estimate(plan, workers)
     if plan.share_days and shares_days(plan, workers):
-        shared = estimate(plan, workers, models_per_worker=2)
+        shared = dataclasses.replace(cost, models=2)
         if cost.memory_available is None or shared.memory_needed <= cost.memory_available:
             cost = shared
         else:

@@ -1,6 +1,7 @@
 """Runs that share the days before their levers (sim.shared_prefix) give the tables they give alone."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -151,7 +152,8 @@ def test_sharing_gives_way_where_two_models_a_worker_do_not_fit(tmp_path, monkey
     from sim import resources
     from sim.experiment import run_planned
     plan = plan_experiment(_exp())
-    one, two = resources.estimate(plan, 2), resources.estimate(plan, 2, models_per_worker=2)
+    one = resources.estimate(plan, 2)
+    two = dataclasses.replace(one, models=2)
     assert two.memory_needed - one.memory_needed == 2 * one.bytes_per_run
 
     monkeypatch.setattr(resources, "available_memory", lambda: 10 * two.memory_needed)
