@@ -119,6 +119,24 @@ def test_whole_numbers_draw_whole_numbers():
     assert xs == {1, 2, 3, 4, 5} and all(isinstance(x, int) for x in xs)
 
 
+def test_quantiles_are_scipy_stats_quantiles_bit_for_bit():
+    """Range.ppf writes scipy.stats' quantiles out (no scipy.stats import in workers): the same bits."""
+    rng = np.random.default_rng(7)
+    us = np.concatenate([[0.0, 1.0, 0.5, 1e-300, 1 - 2**-53], np.linspace(0, 1, 101), rng.random(400)])
+    shapes = [(2.0, 1.0, 6.0), (0.3, 0.1, 0.7), (1.0, 1.0, 4.0), (4.0, 1.0, 4.0), (10.0, 1.0, 100.0),
+              (0.02, 0.005, 0.08), (3.3, 1.1, 7.9)]
+    for value, low, high in shapes:
+        width = high - low
+        expected = {"uniform": stats.uniform(loc=low, scale=width),
+                    "triangular": stats.triang(c=(value - low) / width, loc=low, scale=width),
+                    "loguniform": stats.loguniform(low, high)}
+        for name, dist in expected.items():
+            r = Range(value, low, high, name)
+            got = np.array([r.ppf(float(u)) for u in us])
+            want = np.clip(dist.ppf(us), low, high)
+            assert np.array_equal(got, want), (name, value, low, high, np.flatnonzero(got != want)[:5])
+
+
 def test_distributions_follow_their_shape():
     seeds = range(1500)
     tri = Range(2.0, 1.0, 6.0, "triangular")
