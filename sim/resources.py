@@ -87,11 +87,15 @@ def estimate(plan: "Plan", workers: int) -> Cost:
     bytes_per_run = residents * per_resident
     runs = len(plan.runs)
     parallel = max(1, min(workers, runs, cores()))
-    from .steady import simulated_warmup_days
-    days = sum((s.config.horizon.end - s.config.horizon.start).days + 1 + simulated_warmup_days(s.config.horizon)
-               for s in plan.scenarios) * len(plan.seeds)
-    seconds = days * (SECONDS_PER_DAY + residents * SECONDS_PER_RESIDENT_DAY) / parallel
+    seconds = simulated_days(plan) * (SECONDS_PER_DAY + residents * SECONDS_PER_RESIDENT_DAY) / parallel
     return Cost(residents, bytes_per_run, workers, max(1, min(workers, runs)), available_memory(), seconds)
+
+
+def simulated_days(plan: "Plan") -> int:
+    """Days the plan's runs simulate, each run alone (warm-up included)."""
+    from .steady import simulated_warmup_days
+    return sum((s.config.horizon.end - s.config.horizon.start).days + 1 + simulated_warmup_days(s.config.horizon)
+               for s in plan.scenarios) * len(plan.seeds) * len(plan.sample_ids)
 
 
 def human_bytes(n: float) -> str:
@@ -114,12 +118,13 @@ def check_cost(plan: "Plan", workers: int) -> list[str]:
     """Warnings about cores and time; NotEnoughMemory when the runs cannot fit in memory. Runs that share
     their days before the levers (sim.shared_prefix) hold two models a worker at a fork; where that does
     not fit but one model does, the plan runs them alone (`plan.share_days`), with a warning."""
-    from .shared_prefix import shares_days
+    from .shared_prefix import days_spared
 
     out = []
     cost = estimate(plan, workers)
-    if plan.share_days and shares_days(plan, workers):
-        shared = dataclasses.replace(cost, models=2)
+    spared = days_spared(plan, workers) if plan.share_days else 0
+    if spared:
+        shared = dataclasses.replace(cost, models=2, seconds=cost.seconds * (1 - spared / simulated_days(plan)))
         if cost.memory_available is None or shared.memory_needed <= cost.memory_available:
             cost = shared
         else:

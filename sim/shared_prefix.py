@@ -42,12 +42,45 @@ def _group_key(task: dict) -> tuple:
     return task["seed"], id(task["tree"]), config_values
 
 
-def shares_days(plan: Any, workers: int) -> bool:
-    """Whether some runs of the plan would share their days before the levers."""
+def days_spared(plan: Any, workers: int) -> int:
+    """Simulated days the plan's groups spare (0 where no run shares): a group simulates its days before
+    the levers once, its forks each go on from their first lever's start, its runs without levers go on
+    as one. The time estimate subtracts them; the memory check counts a second model where they exist."""
+    import datetime as dt
     from pathlib import Path
 
     from .experiment import iter_tasks
-    return any("group" in task for task in plan_work(iter_tasks(plan, Path(".")), workers))
+    from .steady import simulated_warmup_days
+
+    horizons = {s.name: s.config.horizon for s in plan.scenarios}
+    spared = 0
+    for task in plan_work(iter_tasks(plan, Path(".")), workers, plan.share_days):
+        shared, own, alone = 0, 0, 0
+        for member in task.get("group", ()):
+            h = horizons[member["scenario"]]
+            first_day = h.start - dt.timedelta(days=simulated_warmup_days(h))
+            full = (h.end - first_day).days + 1
+            starts = [_start(raw) for raw in member["policies"] or []]
+            if not starts:
+                shared = full                          # the shared model runs on as these runs
+            elif None in starts or min(starts) <= first_day:
+                alone += full                          # runs alone (sim.shared_prefix._run_group)
+            else:
+                offset = min((min(starts) - first_day).days, full)
+                shared, own = max(shared, offset), own + full - offset
+            spared += full
+        if "group" in task:
+            spared -= shared + own + alone
+    return spared
+
+
+def _start(raw: Any) -> Any:
+    """A raw lever spec's start date, or None where it cannot be read here (the run then counts whole)."""
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(str(raw["start"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def plan_work(tasks: Iterable[dict], workers: int, share: bool = True) -> list[dict]:

@@ -168,3 +168,46 @@ def test_sharing_gives_way_where_two_models_a_worker_do_not_fit(tmp_path, monkey
     monkeypatch.setattr(resources, "available_memory", lambda: one.memory_needed // 2)
     with pytest.raises(resources.NotEnoughMemory):
         resources.check_cost(plan_experiment(_exp()), 2)
+
+
+FORKS_ONLY = [{"name": "down_march", "policies": [{**DOWN, "start": "2022-03-01"}]},
+              {"name": "down_feb", "policies": [{**DOWN, "start": "2022-02-01"}]}]
+
+
+@pytest.mark.parametrize("workers,scenarios", [(1, None), (2, None), (1, FORKS_ONLY)])
+def test_days_spared_are_the_days_the_model_does_not_step(monkeypatch, tmp_path, workers, scenarios):
+    """The time estimate subtracts days_spared: the steps a run of the plan takes are the runs' days alone
+    minus them (counted here by the model, on one worker; the split of groups for two workers too)."""
+    from sim import resources
+    from sim.model import GradedCareModel
+    if workers == 2:
+        monkeypatch.setattr(shared, "TASKS_PER_WORKER", 1)       # groups cut in halves, run here in order
+    plan = plan_experiment(_exp(**({"scenarios": scenarios} if scenarios else {})))
+    spared = shared.days_spared(plan, workers)
+    # per replicate: forks at day 41 (1 Feb) and 69 (1 Mar) of 100 skip those days; the lever after the
+    # horizon forks at the end and skips all 100; a lever from before the first day runs alone. Without
+    # a baseline the shared model runs to the last fork (69): the March run alone would have run 41 more.
+    if workers == 1:
+        assert spared == (2 * 41 if scenarios else 2 * (41 + 69 + 100))
+    steps = []
+    step = GradedCareModel.step
+    monkeypatch.setattr(GradedCareModel, "step", lambda self: (steps.append(1), step(self))[1])
+    work = shared.plan_work(iter_tasks(plan, tmp_path), workers)
+    for task in work:
+        assert all(s["status"] == "complete" for s in shared.run_work(task))
+    assert len(steps) == resources.simulated_days(plan) - spared
+
+    estimated = resources.estimate(plan, workers)
+    monkeypatch.setattr(resources, "LONG_RUN_SECONDS", 0)
+    said = " ".join(resources.check_cost(plan, workers))
+    shared_seconds = estimated.seconds * len(steps) / resources.simulated_days(plan)
+    assert f"expect about {resources.human_seconds(shared_seconds)}" in said
+
+
+def test_a_sweep_s_time_estimate_counts_its_samples():
+    from sim import resources
+    spec = _exp(scenarios=[{"name": "baseline"}], replications=1)
+    one = resources.estimate(plan_experiment(spec), 1)
+    swept = plan_experiment({**spec, "sweep": {"design": "grid", "levers": {COUNTY_RATIO: {"levels": [0.5, 0.7, 0.9]}}}})
+    assert resources.simulated_days(swept) == 3 * resources.simulated_days(plan_experiment(spec))
+    assert resources.estimate(swept, 1).seconds == pytest.approx(3 * one.seconds)
