@@ -152,6 +152,7 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         self.policies = list(policies or [])
         self.active_policies: list = []
         self.policy_state: dict = {}         # per-policy state kept on the model (sim.policies.common)
+        self.attached: list = []             # levers whose books this model keeps (keep_books_for)
         self.emergency_hours: np.ndarray | None = None   # (V, F) travel hours for severe episodes (policies)
         self.emergency_from_severity = SEVERITY_LEVELS + 1
         self.communities: list = []          # medical communities holding budgets (sim.community, capitation)
@@ -204,8 +205,7 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
 
         for fid in range(len(self.facilities)):
             Facility(self, fid)
-        for policy in self.policies:
-            policy.attach(self)
+        self.keep_books_for(self.policies)
         self._patients_pending = bool(patient_agents)
 
     def _ensure_patients(self) -> None:
@@ -518,13 +518,33 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
     def fork(self, policies: list) -> "GradedCareModel":
         """A copy of this model as it stands before today's step, going on under `policies`: the same
         numbers as a model built with them, when none starts before today or acts before its start
-        (sim.shared_prefix runs the days before the first start once for several scenarios)."""
+        (sim.shared_prefix runs the days before the first start once for several scenarios).
+        Levers that keep books from the first day take the books this model kept for them along (and
+        this model stops keeping them); the copy drops those it kept for other levers."""
         early = [p for p in policies if p.start < self.date or p.acts_before_start()]
         if early:
             raise ValueError(f"cannot fork on {self.date}: {early[0].name} starts {early[0].start} or acts before it")
-        twin = copy.deepcopy(self)
+        unkept = [p for p in policies if p.keeps_books() and not _among(p, self.attached)]
+        if unkept:
+            raise ValueError(f"cannot fork for {unkept[0].name}: this model did not keep its books from the first "
+                             "day (keep_books_for)")
+        twin = copy.deepcopy(self, {id(p): p for p in policies})      # the levers themselves are not copied
         twin.policies = list(policies)
+        for model, keep in ((twin, True), (self, False)):
+            for p in model.attached:
+                if _among(p, policies) != keep:
+                    p.detach(model)
+            model.attached = [p for p in model.attached if _among(p, policies) == keep]
         return twin
+
+    def keep_books_for(self, policies: list) -> None:
+        """Attach levers (`Policy.attach`: books from the first day, no effect on results): this model's
+        own, or those of runs that will fork from it at their start (sim.shared_prefix)."""
+        if self.day != 0:
+            raise ValueError(f"books are kept from the first day; this model is on day {self.day}")
+        for policy in policies:
+            policy.attach(self)
+            self.attached.append(policy)
 
     def run(self, progress=None) -> "GradedCareModel":
         """Run the whole horizon (warm-up included)."""
@@ -557,3 +577,7 @@ class GradedCareModel(ChoiceStep, Serving, DayRecords, mesa.Model):
         ids = getattr(mesa.Agent, "_ids", None)
         if isinstance(ids, dict):
             ids.pop(self, None)
+
+
+def _among(policy, policies: list) -> bool:
+    return any(policy is p for p in policies)

@@ -3,11 +3,13 @@
 Scenarios of one replicate draw the same numbers (common random numbers): with the same config,
 a scenario whose levers all start on 1 January 2023 simulates the warm-up and 2022 exactly as the
 baseline does. So the runs of one replicate (and sweep sample) whose config is the shared one and
-whose levers act only from their start (`Policy.acts_before_start`) are done as one task: a model
-without levers runs to the first start, each scenario goes on from a copy of it
+whose levers change nothing before their start (`Policy.acts_before_start`) are done as one task: a
+model without levers runs to the first start, each scenario goes on from a copy of it
 (`GradedCareModel.fork`), and the model without levers runs on as the baseline if that is one of them.
-Every run's tables are the ones it gets alone (tests/test_shared_prefix.py); in the flagship seven
-scenarios of nine share the 485 days before the reform, about 40% of their days.
+Levers that keep books from the first day (`Policy.keeps_books`: capitation) have them kept on the
+shared model until their fork.
+Every run's tables are the ones it gets alone (tests/test_shared_prefix.py); in the flagship all nine
+scenarios share the 485 days before the reform.
 
 The parent groups runs by what it can see cheaply (seed, the scenario's config tree, swept config
 values, the levers' classes); the worker checks the one thing that decides, the run's config, and
@@ -155,6 +157,12 @@ def _run_group(members: list[dict]) -> Iterator[dict]:
         else:
             forks.append((first, task, policies, parameters))
     forks.sort(key=lambda f: f[0])
+    try:
+        base.keep_books_for([p for _, _, policies, _ in forks for p in policies if p.keeps_books()])
+    except Exception:            # noqa: BLE001  (a lever's books could not be kept here: each run alone)
+        base.release()
+        yield from (run_safely(task) for task in members)
+        return
     waiting = [f[1] for f in forks] + [b[0] for b in baselines]
     share = (time.time() - started) / max(len(waiting), 1)     # set-up, shared by all
     try:

@@ -17,6 +17,8 @@ DOWN = {"policy": "send_down_physicians", "params": {"moves": [{"from": "county_
                                                                 "physicians": 5}]}}
 CAPITATION = {"policy": "capitation", "start": "2022-02-01",
               "params": {"townships": ["town_a"], "budget_per_capita": 600}}
+CAMPUS = {"policy": "branch_campus", "start": "2022-02-01",
+          "params": {"township": "town_b", "village": "town_b/v02", "physicians": 2, "beds": 4}}
 
 
 def _exp(**extra) -> dict:
@@ -58,7 +60,8 @@ def test_runs_sharing_the_days_before_their_levers_equal_runs_alone(tmp_path, mo
     forked = {k.split("__")[0]: r.get("shared_days_until") for k, r in runs.items()}
     assert forked["down_march"] == "2022-03-01" and forked["down_feb"] == "2022-02-01"
     assert forked["down_too_late"] == "2023-01-01"          # after the horizon: the baseline's days, copied
-    for alone_run in ("baseline", "down_first_day", "capitation", "richer"):
+    assert forked["capitation"] == "2022-02-01"              # its books kept on the shared model until then
+    for alone_run in ("baseline", "down_first_day", "richer"):
         assert forked[alone_run] is None, alone_run      # the first simulated day is 2021-12-22
 
 
@@ -71,18 +74,18 @@ def test_groups_hold_one_replicate_and_only_levers_that_wait_for_their_start():
         members = g["group"]
         assert len({m["seed"] for m in members}) == 1
         assert {m["scenario"] for m in members} == {"baseline", "down_march", "down_feb", "down_first_day",
-                                                    "down_too_late"}
+                                                    "down_too_late", "capitation"}
     singles = {t["scenario"] for t in work if "group" not in t}
-    assert singles == {"capitation", "richer"}            # books from the first day; another config
+    assert singles == {"richer"}                          # another config
     ids = [i for t in work for i in ([m["run_id"] for m in t["group"]] if "group" in t else [t["run_id"]])]
     assert sorted(ids) == sorted(plan.run_ids())
 
 
 def test_small_experiments_cut_groups_so_every_worker_has_work():
-    plan = plan_experiment(_exp())               # 14 runs: two groups of 5 and 4 runs alone
+    plan = plan_experiment(_exp())               # 14 runs: two groups of 6 and 2 runs alone
     serial = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
     parallel = shared.plan_work(iter_tasks(plan, Path(".")), workers=2)
-    assert [len(t["group"]) for t in serial if "group" in t] == [5, 5] and len(serial) == 6
+    assert [len(t["group"]) for t in serial if "group" in t] == [6, 6] and len(serial) == 4
     assert len(parallel) == shared.TASKS_PER_WORKER * 2
     assert sorted(len(t["group"]) for t in parallel if "group" in t) == [2, 2, 3, 3]
     ids = [m["run_id"] for t in parallel for m in t.get("group", [t])]
@@ -91,9 +94,9 @@ def test_small_experiments_cut_groups_so_every_worker_has_work():
 
 def test_large_groups_are_cut_so_progress_moves(monkeypatch):
     monkeypatch.setattr(shared, "MAX_GROUP", 3)
-    plan = plan_experiment(_exp(replications=1))            # one group of 5
+    plan = plan_experiment(_exp(replications=1))            # one group of 6
     work = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
-    assert sorted(len(t["group"]) for t in work if "group" in t) == [2, 3]
+    assert sorted(len(t["group"]) for t in work if "group" in t) == [3, 3]
 
 
 def test_a_lost_group_fails_each_of_its_runs_and_a_failing_member_fails_alone(tmp_path, monkeypatch):
@@ -105,7 +108,7 @@ def test_a_lost_group_fails_each_of_its_runs_and_a_failing_member_fails_alone(tm
     fork = model_module.GradedCareModel.fork
 
     def broken(self, policies):
-        if any(p.start.month == 2 for p in policies):
+        if any(p.name == "send_down_physicians" and p.start.month == 2 for p in policies):
             raise RuntimeError("this run's own fault")
         return fork(self, policies)
     monkeypatch.setattr(model_module.GradedCareModel, "fork", broken)
@@ -127,7 +130,72 @@ def test_a_fork_refuses_levers_that_act_before_today():
     with pytest.raises(ValueError, match="cannot fork"):
         m.fork(early)
     with pytest.raises(ValueError, match="acts before"):
+        m.fork(build_policies([{**CAMPUS, "start": "2023-01-01"}], cfg))
+    with pytest.raises(ValueError, match="did not keep its books"):
         m.fork(build_policies([{**CAPITATION, "start": "2023-01-01"}], cfg))
+    with pytest.raises(ValueError, match="from the first day"):
+        m.keep_books_for(build_policies([CAPITATION], cfg))
+
+
+def test_a_branch_campus_runs_alone_a_capitation_lever_shares():
+    """A branch campus is a choice-set column from the first day (prepare): its runs cannot share.
+    A capitation lever only keeps books from the first day (attach): the shared model keeps them."""
+    plan = plan_experiment(_exp(replications=1, scenarios=[{"name": "baseline"},
+                                                           {"name": "campus", "policies": [CAMPUS]},
+                                                           {"name": "capitation", "policies": [CAPITATION]}]))
+    work = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
+    assert [sorted(m["scenario"] for m in t["group"]) for t in work if "group" in t] == [["baseline", "capitation"]]
+    assert [t["scenario"] for t in work if "group" not in t] == ["campus"]
+
+
+def test_capitation_budgeted_on_last_year_s_books_equals_its_run_alone(tmp_path, monkeypatch):
+    """The budget from the covered residents' spending before the start, the pressure from the last 30
+    days, containment screening admissions: all read books the shared model kept. Two communities on
+    one shared model (other townships, chronic scope), each fork takes only its own."""
+    def capitation(towns, scope):
+        return {"policy": "capitation", "start": "2022-04-12",
+                "params": {"townships": towns, "scope": scope, "budget_growth": -0.3, "containment": 0.5,
+                           "member_hospitals": ["county_people"]}}
+    spec = _exp(replications=2, horizon={"start": "2022-01-01", "end": "2022-05-31", "warmup_days": 10},
+                scenarios=[{"name": "baseline"},
+                           {"name": "cap_a", "policies": [capitation(["town_a"], "all")]},
+                           {"name": "cap_bc", "policies": [capitation(["town_b", "town_c"], "chronic")]},
+                           {"name": "down", "policies": [{**DOWN, "start": "2022-03-01"}]}])
+    together = run_experiment(spec, out=tmp_path / "together", workers=1)
+    with monkeypatch.context() as m:
+        _alone(m)
+        alone = run_experiment(spec, out=tmp_path / "alone", workers=1)
+    a, b = _tables(together.path), _tables(alone.path)
+    for name in RUN_TABLES:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+    wide = a["indicators"].pivot_table(index=["scenario", "replicate"], columns="indicator", values="value")
+    for scenario in ("cap_a", "cap_bc"):                  # the levers acted: not a comparison of baselines
+        assert not wide.loc[scenario].equals(wide.loc["baseline"]), scenario
+    runs = json.loads((together.path / "manifest.json").read_text())["runs"]
+    assert {k for k, r in runs.items() if r.get("shared_days_until")} == {
+        f"{s}__r00{r}" for s in ("cap_a", "cap_bc", "down") for r in (0, 1)}
+
+
+def test_a_fork_takes_its_own_books_and_leaves_the_others():
+    from conftest import small_config
+    from sim.model import GradedCareModel
+    from sim.policies import build_policies
+    cfg = small_config()
+    a = build_policies([{**CAPITATION, "start": "2022-03-01", "label": "a"}], cfg)
+    b = build_policies([{**CAPITATION, "start": "2022-03-01", "label": "b",
+                         "params": {"townships": ["town_b"], "budget_per_capita": 500}}], cfg)
+    m = GradedCareModel(cfg, seed=1, scale=0.3, patient_agents=False)
+    m.keep_books_for(a + b)
+    for _ in range(20):
+        m.step()
+    books = {c.name: c.spent[:20].copy() for c in m.communities}
+    assert set(books) == {"a", "b"} and all(v.any() for v in books.values())
+    twin = m.fork(a)
+    assert [c.name for c in twin.communities] == ["a"] and twin.attached == a
+    assert [c.name for c in m.communities] == ["b"] and m.attached == b
+    assert (twin.communities[0].spent[:20] == books["a"]).all() and twin.communities[0].model is twin
+    assert twin.communities[0] in set(twin.agents) and not any(c.name == "b" for c in twin.agents
+                                                               if hasattr(c, "ledger"))
 
 
 def test_sweep_samples_that_differ_only_in_a_lever_share_one_model_and_equal_runs_alone(tmp_path, monkeypatch):
@@ -185,10 +253,10 @@ def test_days_spared_are_the_days_the_model_does_not_step(monkeypatch, tmp_path,
     plan = plan_experiment(_exp(**({"scenarios": scenarios} if scenarios else {})))
     spared = shared.days_spared(plan, workers)
     # per replicate: forks at day 41 (1 Feb) and 69 (1 Mar) of 100 skip those days; the lever after the
-    # horizon forks at the end and skips all 100; a lever from before the first day runs alone. Without
+    # horizon forks at the end and skips all 100; capitation forks at 41 too; a lever from before the first day runs alone. Without
     # a baseline the shared model runs to the last fork (69): the March run alone would have run 41 more.
     if workers == 1:
-        assert spared == (2 * 41 if scenarios else 2 * (41 + 69 + 100))
+        assert spared == (2 * 41 if scenarios else 2 * (41 + 69 + 100 + 41))
     steps = []
     step = GradedCareModel.step
     monkeypatch.setattr(GradedCareModel, "step", lambda self: (steps.append(1), step(self))[1])

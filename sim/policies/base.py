@@ -62,12 +62,23 @@ class Policy:
     def attach(self, model: "GradedCareModel") -> None:
         """Called once the residents exist (e.g. to start keeping books); must not change results."""
 
+    def detach(self, model: "GradedCareModel") -> None:
+        """Drop what `attach` keeps on a model this lever will not run in (a shared model, or its copy for
+        another scenario: sim.shared_prefix); by default this lever's state there."""
+        model.policy_state.pop(self, None)
+
     @classmethod
     def acts_before_start(cls) -> bool:
-        """Whether the lever touches a model before its start date (`prepare` or `attach`: a facility
-        added to the choice sets, books kept from the first day). Runs whose levers do not can share
-        the days before the first start with a run without them (sim.shared_prefix)."""
-        return cls.prepare is not Policy.prepare or cls.attach is not Policy.attach
+        """Whether the lever changes a model before its start date (`prepare`: a facility added to the
+        choice sets). Runs whose levers do not can share the days before the first start with a run
+        without them (sim.shared_prefix)."""
+        return cls.prepare is not Policy.prepare
+
+    @classmethod
+    def keeps_books(cls) -> bool:
+        """Whether the lever keeps books from the first day (`attach`, without effect on results): a
+        shared model keeps them for it until its run forks (GradedCareModel.keep_books_for)."""
+        return cls.attach is not Policy.attach
 
     def year_end(self, model: "GradedCareModel", year: int) -> None:
         """Called when a calendar year closes while the policy is active (default: nothing)."""

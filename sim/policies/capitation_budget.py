@@ -86,6 +86,13 @@ class Capitation(Policy):
         """The community keeps books from the first day, so the year before the start is on them."""
         self._community(model)
 
+    def detach(self, model):
+        community = self.state(model).get("community")
+        if community is not None:
+            model.communities.remove(community)
+            community.remove()
+        super().detach(model)
+
     def _community(self, model) -> "MedicalCommunity":
         st = self.state(model)
         if st.get("community") is None:
