@@ -44,16 +44,23 @@ def _tables(path) -> dict[str, pd.DataFrame]:
             .reset_index(drop=True) for name in RUN_TABLES}
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_runs_sharing_the_days_before_their_levers_equal_runs_alone(tmp_path, monkeypatch, workers):
-    together = run_experiment(_exp(), out=tmp_path / "together", workers=workers)
+def _same_as_alone(spec: dict, tmp_path, monkeypatch, workers: int = 1):
+    """Run the experiment sharing and alone; every run table must be identical. Returns the shared
+    result and its tables."""
+    together = run_experiment(spec, out=tmp_path / "together", workers=workers)
     with monkeypatch.context() as m:
         _alone(m)
-        alone = run_experiment(_exp(), out=tmp_path / "alone", workers=workers)
+        alone = run_experiment(spec, out=tmp_path / "alone", workers=workers)
     a, b = _tables(together.path), _tables(alone.path)
     for name in RUN_TABLES:
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
     assert (together.path / "summary.csv").read_bytes() == (alone.path / "summary.csv").read_bytes()
+    return together, a
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_runs_sharing_the_days_before_their_levers_equal_runs_alone(tmp_path, monkeypatch, workers):
+    together, _ = _same_as_alone(_exp(), tmp_path, monkeypatch, workers)
 
     runs = json.loads((together.path / "manifest.json").read_text())["runs"]
     assert all(r["status"] == "complete" for r in runs.values())
@@ -161,13 +168,7 @@ def test_capitation_budgeted_on_last_year_s_books_equals_its_run_alone(tmp_path,
                            {"name": "cap_a", "policies": [capitation(["town_a"], "all")]},
                            {"name": "cap_bc", "policies": [capitation(["town_b", "town_c"], "chronic")]},
                            {"name": "down", "policies": [{**DOWN, "start": "2022-03-01"}]}])
-    together = run_experiment(spec, out=tmp_path / "together", workers=1)
-    with monkeypatch.context() as m:
-        _alone(m)
-        alone = run_experiment(spec, out=tmp_path / "alone", workers=1)
-    a, b = _tables(together.path), _tables(alone.path)
-    for name in RUN_TABLES:
-        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+    together, a = _same_as_alone(spec, tmp_path, monkeypatch)
     wide = a["indicators"].pivot_table(index=["scenario", "replicate"], columns="indicator", values="value")
     for scenario in ("cap_a", "cap_bc"):                  # the levers acted: not a comparison of baselines
         assert not wide.loc[scenario].equals(wide.loc["baseline"]), scenario
@@ -205,13 +206,7 @@ def test_sweep_samples_that_differ_only_in_a_lever_share_one_model_and_equal_run
     plan = plan_experiment(spec)
     work = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
     assert [len(t["group"]) for t in work] == [4]          # both samples' baselines and both levers' runs
-    together = run_experiment(spec, out=tmp_path / "together", workers=1)
-    with monkeypatch.context() as m:
-        _alone(m)
-        alone = run_experiment(spec, out=tmp_path / "alone", workers=1)
-    a, b = _tables(together.path), _tables(alone.path)
-    for name in RUN_TABLES:
-        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+    _same_as_alone(spec, tmp_path, monkeypatch)
 
 
 def test_sharing_gives_way_where_two_models_a_worker_do_not_fit(tmp_path, monkeypatch):

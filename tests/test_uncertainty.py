@@ -124,7 +124,7 @@ def test_quantiles_are_scipy_stats_quantiles_bit_for_bit():
     rng = np.random.default_rng(7)
     us = np.concatenate([[0.0, 1.0, 0.5, 1e-300, 1 - 2**-53], np.linspace(0, 1, 101), rng.random(400)])
     shapes = [(2.0, 1.0, 6.0), (0.3, 0.1, 0.7), (1.0, 1.0, 4.0), (4.0, 1.0, 4.0), (10.0, 1.0, 100.0),
-              (0.02, 0.005, 0.08), (3.3, 1.1, 7.9)]
+              (0.02, 0.005, 0.08), (3.3, 1.1, 7.9), (3, 1, 5), (200, 100, 400)]     # whole numbers as written
     for value, low, high in shapes:
         width = high - low
         expected = {"uniform": stats.uniform(loc=low, scale=width),
