@@ -137,6 +137,7 @@ class ProcessExecutor:
 
 
 SPAWN_ENV = "distributed.nanny.pre-spawn-environ"
+WORKER_PROFILE = "distributed.worker.profile.enabled"   # a statistical profiler, every 10 ms, for the dashboard
 
 
 def worker_environ(environ: dict) -> dict:
@@ -153,7 +154,9 @@ def worker_environ(environ: dict) -> dict:
 class DaskExecutor:
     """A Dask distributed cluster: `address` 'local' starts a LocalCluster for the run, else tcp://HOST:PORT.
 
-    Runs held by a worker that is lost are rescheduled by the Dask scheduler on another worker
+    A LocalCluster's workers run without Dask's statistical profiler: it samples the running thread's
+    stack every 10 ms for a dashboard this cluster does not serve, and made each run ≈ 15-30% slower
+    (docs/performance.md, "Sweeps"). Runs held by a worker that is lost are rescheduled by the Dask scheduler on another worker
     (up to `distributed.scheduler.allowed-failures` times); a run writes its files atomically, so
     a repeated run leaves them exactly as one run would.
     """
@@ -173,7 +176,8 @@ class DaskExecutor:
             raise ExecutorError("--scheduler needs Dask: pip install 'gradsim[dask]'") from exc
         try:
             if self.address == "local":
-                with hidden_main(), dask.config.set({SPAWN_ENV: worker_environ(dask.config.get(SPAWN_ENV, {}))}):
+                settings = {SPAWN_ENV: worker_environ(dask.config.get(SPAWN_ENV, {})), WORKER_PROFILE: False}
+                with hidden_main(), dask.config.set(settings):
                     self.cluster = LocalCluster(n_workers=self.n_workers or os.cpu_count() or 1, threads_per_worker=1,
                                                 processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)

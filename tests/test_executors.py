@@ -52,22 +52,26 @@ def test_serial_processes_and_a_dask_local_cluster_give_bit_identical_tables(tmp
 
 def test_local_dask_workers_keep_the_allocator_of_a_plain_process():
     """Dask's MALLOC_TRIM_THRESHOLD_ made every large numpy temporary a fresh mapping in its workers (7x the
-    page faults, ~20% more CPU per run); our local workers start without it, and with Dask's other settings."""
+    page faults, ~20% more CPU per run); our local workers start without it, and with Dask's other settings.
+    Its statistical profiler (a stack sample every 10 ms) made each run 15-30% slower: it is off there."""
     import os
 
     import dask
     import distributed  # noqa: F401  (its defaults enter dask.config on import)
 
-    from sim.executors import SPAWN_ENV, DaskExecutor
+    from sim.executors import SPAWN_ENV, WORKER_PROFILE, DaskExecutor
 
-    before = dask.config.get(SPAWN_ENV)
+    before, profiled = dask.config.get(SPAWN_ENV), dask.config.get(WORKER_PROFILE)
     assert "MALLOC_TRIM_THRESHOLD_" in before, "Dask's default changed: revisit sim.executors.worker_environ"
+    assert profiled, "Dask's default changed: revisit sim.executors.WORKER_PROFILE"
     with DaskExecutor("local", 2) as ex:
         trim = ex.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
         threads = ex.client.run(os.environ.get, "OMP_NUM_THREADS")
+        sampling = ex.client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
     assert len(trim) == 2 and set(trim.values()) == {None}
     assert set(threads.values()) == {"1"}
-    assert dask.config.get(SPAWN_ENV) == before
+    assert len(sampling) == 2 and not any(sampling.values())
+    assert dask.config.get(SPAWN_ENV) == before and dask.config.get(WORKER_PROFILE) == profiled
 
 
 def _obstruct(folder: Path, run_id: str) -> None:
