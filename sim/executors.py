@@ -155,8 +155,8 @@ class DaskExecutor:
     """A Dask distributed cluster: `address` 'local' starts a LocalCluster for the run, else tcp://HOST:PORT.
 
     A LocalCluster's workers run without Dask's statistical profiler: it samples the running thread's
-    stack every 10 ms for a dashboard this cluster does not serve, and made each run ≈ 15-30% slower
-    (docs/performance.md, "Sweeps"). Runs held by a worker that is lost are rescheduled by the Dask scheduler on another worker
+    stack every 10 ms for a dashboard this cluster does not serve, and made a full-scale Dask sweep
+    3-19% slower (docs/performance.md, "Sweeps"). Runs held by a worker that is lost are rescheduled by the Dask scheduler on another worker
     (up to `distributed.scheduler.allowed-failures` times); a run writes its files atomically, so
     a repeated run leaves them exactly as one run would.
     """

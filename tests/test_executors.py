@@ -53,7 +53,7 @@ def test_serial_processes_and_a_dask_local_cluster_give_bit_identical_tables(tmp
 def test_local_dask_workers_keep_the_allocator_of_a_plain_process():
     """Dask's MALLOC_TRIM_THRESHOLD_ made every large numpy temporary a fresh mapping in its workers (7x the
     page faults, ~20% more CPU per run); our local workers start without it, and with Dask's other settings.
-    Its statistical profiler (a stack sample every 10 ms) made each run 15-30% slower: it is off there."""
+    Its statistical profiler (a stack sample every 10 ms) made a sweep 3-19% slower: it is off there."""
     import os
 
     import dask
