@@ -63,17 +63,27 @@ def days_spared(plan: Any, workers: int) -> int:
             first_day = h.start - dt.timedelta(days=simulated_warmup_days(h))
             full = (h.end - first_day).days + 1
             starts = [_start(raw) for raw in member["policies"] or []]
-            if not starts:
-                shared = full                          # the shared model runs on as these runs
-            elif None in starts or min(starts) <= first_day:
-                alone += full                          # runs alone (sim.shared_prefix._run_group)
+            first = first_day if None in starts else min(starts, default=None)   # unreadable: counted whole
+            role = _role(first, first_day)
+            if role == "baseline":
+                shared = full
+            elif role == "alone":
+                alone += full
             else:
-                offset = min((min(starts) - first_day).days, full)
+                offset = min((first - first_day).days, full)
                 shared, own = max(shared, offset), own + full - offset
             spared += full
         if "group" in task:
             spared -= shared + own + alone
     return spared
+
+
+def _role(first: Any, first_day: Any) -> str:
+    """What a member of a group does: "baseline" (no lever: the shared model runs on as it), "alone" (a
+    lever from the first simulated day or earlier) or "fork" (goes on from a copy at its first start)."""
+    if first is None:
+        return "baseline"
+    return "alone" if first <= first_day else "fork"
 
 
 def _start(raw: Any) -> Any:
@@ -139,28 +149,27 @@ def _run_group(members: list[dict]) -> Iterator[dict]:
     from .model import GradedCareModel
 
     started = time.time()
+    base = None
+    alone, forks, baselines = [], [], []
     try:
         inputs = [run_inputs(task) for task in members]
         cfg = inputs[0][0]
         base = GradedCareModel(cfg, seed=members[0]["seed"], scale=members[0]["scale"], policies=[],
                                patient_agents=False)
-    except Exception:            # noqa: BLE001  (then each run alone reports its own fault)
-        yield from (run_safely(task) for task in members)
-        return
-    alone, forks, baselines = [], [], []
-    for task, (c, policies, parameters) in zip(members, inputs):
-        first = min((p.start for p in policies), default=None)
-        if c != cfg or (first is not None and first <= base.start_date):
-            alone.append(task)
-        elif first is None:             # several when sweep samples differ only in a lever's parameter
-            baselines.append((task, parameters))
-        else:
-            forks.append((first, task, policies, parameters))
-    forks.sort(key=lambda f: f[0])
-    try:
+        for task, (c, policies, parameters) in zip(members, inputs):
+            first = min((p.start for p in policies), default=None)
+            role = "alone" if c != cfg else _role(first, base.start_date)
+            if role == "alone":
+                alone.append(task)
+            elif role == "baseline":    # several when sweep samples differ only in a lever's parameter
+                baselines.append((task, parameters))
+            else:
+                forks.append((first, task, policies, parameters))
+        forks.sort(key=lambda f: f[0])
         base.keep_books_for([p for _, _, policies, _ in forks for p in policies if p.keeps_books()])
-    except Exception:            # noqa: BLE001  (a lever's books could not be kept here: each run alone)
-        base.release()
+    except Exception:            # noqa: BLE001  (then each run alone reports its own fault)
+        if base is not None:
+            base.release()
         yield from (run_safely(task) for task in members)
         return
     waiting = [f[1] for f in forks] + [b[0] for b in baselines]
@@ -181,8 +190,7 @@ def _run_group(members: list[dict]) -> Iterator[dict]:
                 waiting.remove(task)
                 yield write_run(task, base, parameters, share)
     except Exception as exc:        # noqa: BLE001  (the shared days failed: so would each run waiting for them)
-        failed = [failure_status(task, exc) for task in waiting]
-        yield from failed
+        yield from [failure_status(task, exc) for task in waiting]
     finally:
         base.release()
     yield from (run_safely(task) for task in alone)
