@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
 from .insurance import FEN
+from .lazy_mesa import mesa
 
 if TYPE_CHECKING:
     from .model import GradedCareModel

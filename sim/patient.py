@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 
-import mesa
+from .lazy_mesa import mesa
 
 
 class Patient(mesa.Agent):

@@ -23,7 +23,7 @@ try:
 except SystemExit as exc:
     code = exc.code
 heavy = ("pandas", "pyarrow", "mesa", "scipy.stats", "numba", "matplotlib", "pydantic", "yaml", "numpy",
-         "sim.policies.levers", "sim.model")
+         "sim.policies.levers", "sim.model", "networkx", "scipy.spatial")
 print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
@@ -103,6 +103,7 @@ def test_run_with_one_worker_runs_in_this_process(tmp_path):
     got = _loaded("run", str(exp), "--workers", "1", "--out", str(tmp_path / "out"), "--quiet")
     assert got["code"] == 0
     assert {"sim.model", "mesa"} <= set(got["loaded"])      # the model ran here, not in a worker process
+    assert not {"networkx", "scipy.spatial"} & set(got["loaded"])   # Mesa's grids: never used, never run
     assert len(list((tmp_path / "out" / "tiny").glob("*/runs/*.indicators.parquet"))) == 2
 
 
@@ -118,6 +119,47 @@ def test_a_run_drawing_uncertain_parameters_does_not_import_scipy_stats(tmp_path
     manifest = json.loads(next((tmp_path / "out" / "tiny").glob("*/manifest.json")).read_text())
     drawn = [r["parameters"]["choice.wtp.travel_per_hour.outpatient.minor"] for r in manifest["runs"].values()]
     assert len(set(drawn)) == 2 and all(100 <= x <= 400 for x in drawn)   # each replicate drew its own value
+
+
+DEFERRED = """
+import inspect, json, sys, threading
+import sim.model
+import mesa
+unused = ("networkx", "scipy.spatial", "scipy.sparse")
+got = {"with_the_model": [m for m in unused if m in sys.modules]}
+inspect.stack()                                   # what Mesa's module logger does: reads every module's __file__
+got["identity"] = [mesa.space.__name__, mesa.space.__file__.endswith("space.py"), repr(mesa.discrete_space)[:28]]
+got["after_identity"] = [m for m in unused if m in sys.modules]
+grids = []
+readers = [threading.Thread(target=lambda: grids.append(mesa.space.MultiGrid)) for _ in range(4)]
+for t in readers: t.start()
+for t in readers: t.join()
+grid = grids[0](3, 4, torus=False)
+grid.place_agent(mesa.Agent(mesa.Model()), (1, 2))
+from mesa.discrete_space import OrthogonalMooreGrid
+import mesa.experimental.devs
+got["used"] = {"one_class": len({id(g) for g in grids}) == 1, "grid": [grid.width, grid.height, len(grid.agents)],
+               "moore": OrthogonalMooreGrid.__name__, "devs": mesa.experimental.devs.__name__,
+               "types": sorted({type(sys.modules[m]).__name__ for m in ("mesa.space", "mesa.discrete_space", "mesa.experimental")})}
+print(json.dumps(got))
+"""
+
+
+def test_the_model_leaves_mesa_s_unused_subpackages_unrun_until_used():
+    """Mesa's grids and spaces (networkx, scipy.spatial: 0.25 s and 25 MB a process) load on first use, and
+    then work as usual, whoever reads them first; reading a module's name or file does not load it."""
+    out = subprocess.run([sys.executable, "-c", DEFERRED], cwd=ROOT, capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["with_the_model"] == [] and got["after_identity"] == []
+    assert got["identity"] == ["mesa.space", True, "<module 'mesa.discrete_space"]
+    assert got["used"] == {"one_class": True, "grid": [3, 4, 1], "moore": "OrthogonalMooreGrid",
+                           "devs": "mesa.experimental.devs", "types": ["module"]}
+
+
+def test_mesa_imported_before_the_model_is_used_as_it_is():
+    code = "import mesa, sys; import sim.model; print(type(sys.modules['mesa.space']).__name__, sim.model.mesa is mesa)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["module", "True"]
 
 
 def test_the_parent_of_worker_processes_imports_neither_mesa_nor_numba_nor_the_model(tmp_path):

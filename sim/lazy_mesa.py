@@ -1,0 +1,84 @@
+"""Mesa, imported with the subpackages the model never uses left unrun until something uses them.
+
+`import mesa` runs every Mesa subpackage: `mesa.space` imports networkx and `mesa.experimental`
+(Mesa 3.3) or `mesa.discrete_space` (3.5) scipy.spatial and scipy.sparse, about 0.25 s of CPU and
+25 MB in every process that runs the model, for grids and spaces it never builds
+(docs/performance.md, "Start-up and the command line"). Here those subpackages are registered
+but run on their first use, as the standard library's `importlib.util.LazyLoader` does, so
+`mesa.space.MultiGrid`, `import mesa.discrete_space` or the dashboard's `mesa.visualization` work
+as before. LazyLoader itself cannot be used: Mesa's own import logs through `inspect.stack()`, which
+reads every loaded module's `__file__` and so would run them all; a deferred module here answers its
+identity (name, file, spec, loader) without running.
+
+If Mesa was imported before `sim`, it is used as it is.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+import types
+from collections.abc import Sequence
+
+DEFERRED = ("mesa.space", "mesa.experimental", "mesa.experimental.continuous_space", "mesa.discrete_space")
+IDENTITY = frozenset({"__name__", "__file__", "__cached__", "__spec__", "__loader__", "__package__", "__class__"})
+_running = threading.RLock()
+
+
+class DeferredModule(types.ModuleType):
+    """A registered module that runs its code on the first read of anything but its identity."""
+
+    def __getattribute__(self, attr: str):
+        if attr in IDENTITY:
+            return object.__getattribute__(self, attr)
+        with _running:
+            if type(self) is DeferredModule:
+                spec = object.__getattribute__(self, "__spec__")
+                loader = spec.loader.loader
+                spec.loader = loader
+                self.__loader__ = loader
+                self.__class__ = types.ModuleType
+                loader.exec_module(self)
+        return getattr(self, attr)
+
+
+class _DeferringLoader(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__class__ = DeferredModule
+
+
+class _DeferringFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, name: str, path, target=None) -> importlib.machinery.ModuleSpec | None:
+        if name not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = _DeferringLoader(spec.loader)
+        return spec
+
+
+def import_mesa(deferred: Sequence[str] = DEFERRED) -> types.ModuleType:
+    """Import Mesa with `deferred` subpackages registered but not run (Mesa as it is if already imported)."""
+    if "mesa" in sys.modules:
+        return sys.modules["mesa"]
+    finder = _DeferringFinder(deferred)
+    sys.meta_path.insert(0, finder)
+    try:
+        import mesa
+    finally:
+        sys.meta_path.remove(finder)
+    return mesa
+
+
+mesa = import_mesa()
