@@ -487,10 +487,11 @@ def _run_plan(plan: Plan, folder: Path | None, root: Path, executor: Any, progre
                 work = plan_work(iter_tasks(plan, runs_dir, done), executor.workers, plan.share_days)
                 by_id = {task["run_id"]: task for task in work}
                 for result in executor.results(run_work, work):
-                    for status in statuses(result, by_id):
+                    finished = statuses(result, by_id)
+                    for status in finished:
                         manifest["runs"][status["run_id"]].update(status)
                         saver.changed(urgent=status["status"] != "complete")
-                        bar(status)
+                    bar(finished)
             except BaseException as exc:
                 manifest["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
                 if not isinstance(exc, KeyboardInterrupt):
@@ -506,20 +507,22 @@ def _run_plan(plan: Plan, folder: Path | None, root: Path, executor: Any, progre
         raise
 
 
-def _progress(total: int, already: int, enabled: bool) -> Callable[[dict | None], None]:
+def _progress(total: int, already: int, enabled: bool) -> Callable[[list[dict] | None], None]:
+    """A progress bar moved once per task by the runs it finished (None closes it): a group's runs
+    finish together, and counting them one by one would time the first at the group's whole time."""
     if not enabled:
-        return lambda status: None
+        return lambda finished: None
     from tqdm import tqdm
 
     bar = tqdm(total=total, initial=already, unit="run", desc="runs", dynamic_ncols=True)
     failed = 0
 
-    def update(status: dict | None) -> None:
+    def update(finished: list[dict] | None) -> None:
         nonlocal failed
-        if status is None:
+        if finished is None:
             bar.close()
             return
-        failed += status["status"] != "complete"
-        bar.set_postfix_str(status["run_id"] + (f", {failed} failed" if failed else ""), refresh=False)
-        bar.update(1)
+        failed += sum(status["status"] != "complete" for status in finished)
+        bar.set_postfix_str(finished[-1]["run_id"] + (f", {failed} failed" if failed else ""), refresh=False)
+        bar.update(len(finished))
     return update

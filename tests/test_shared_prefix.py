@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -104,6 +105,16 @@ def test_large_groups_are_cut_so_progress_moves(monkeypatch):
     plan = plan_experiment(_exp(replications=1))            # one group of 6
     work = shared.plan_work(iter_tasks(plan, Path(".")), workers=1)
     assert sorted(len(t["group"]) for t in work if "group" in t) == [3, 3]
+
+
+def test_progress_moves_by_a_group_s_runs_at_once(tmp_path, capsys):
+    """A group's runs finish together: counted one by one, the bar timed the first at the whole group's
+    time and announced an hour for a minute's work."""
+    spec = _exp(scenarios=_exp()["scenarios"][:3])
+    assert [len(t["group"]) for t in shared.plan_work(iter_tasks(plan_experiment(spec), Path(".")), 1)] == [3, 3]
+    run_experiment(spec, out=tmp_path, workers=1, progress=True)
+    shown = {int(n) for n in re.findall(r"(\d+)/6 ", capsys.readouterr().err)}
+    assert 6 in shown and shown <= {0, 3, 6}
 
 
 def test_a_lost_group_fails_each_of_its_runs_and_a_failing_member_fails_alone(tmp_path, monkeypatch):
