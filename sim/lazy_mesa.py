@@ -1,9 +1,9 @@
 """Mesa, imported with the subpackages the model never uses left unrun until something uses them.
 
 `import mesa` runs every Mesa subpackage: `mesa.space` imports networkx and `mesa.experimental`
-(Mesa 3.3) or `mesa.discrete_space` (3.5) scipy.spatial and scipy.sparse, about 0.25 s of CPU and
-25 MB in every process that runs the model, for grids and spaces it never builds
-(docs/performance.md, "Start-up and the command line"). Here those subpackages are registered
+(Mesa 3.3) or `mesa.discrete_space` (3.5) scipy.spatial and scipy.sparse: 0.15-0.25 s of CPU and
+17 MB of the seed county's peak in every process that runs the model, for grids and spaces it never builds
+(docs/performance.md, "Where the seed county's peak memory goes"). Here those subpackages are registered
 but run on their first use, as the standard library's `importlib.util.LazyLoader` does, so
 `mesa.space.MultiGrid`, `import mesa.discrete_space` or the dashboard's `mesa.visualization` work
 as before. LazyLoader itself cannot be used: Mesa's own import logs through `inspect.stack()`, which
@@ -58,7 +58,8 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
     def __init__(self, names: Sequence[str]) -> None:
         self.names = frozenset(names)
 
-    def find_spec(self, name: str, path, target=None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(self, name: str, path: Sequence[str] | None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         if name not in self.names:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path, target)
