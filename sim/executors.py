@@ -138,6 +138,8 @@ class ProcessExecutor:
 
 SPAWN_ENV = "distributed.nanny.pre-spawn-environ"
 WORKER_PROFILE = "distributed.worker.profile.enabled"   # a statistical profiler, every 10 ms, for the dashboard
+MONITORING = {"distributed.admin.tick.interval": "1s",            # event-loop health check: 20 ms by default
+              "distributed.admin.system-monitor.interval": "2s"}  # CPU, memory, disk, network for the dashboard: 500 ms
 
 
 def worker_environ(environ: dict) -> dict:
@@ -156,7 +158,10 @@ class DaskExecutor:
 
     A LocalCluster's workers run without Dask's statistical profiler: it samples the running thread's
     stack every 10 ms for a dashboard this cluster does not serve, and made a full-scale Dask sweep
-    3-19% slower (docs/performance.md, "Sweeps"). Runs held by a worker that is lost are rescheduled by the Dask scheduler on another worker
+    3-19% slower (docs/performance.md, "Sweeps"). Its scheduler and workers check their event loops
+    every second instead of every 20 ms and sample the system every 2 s instead of 0.5 s
+    (`MONITORING`): each wake-up takes the interpreter's lock from the run, and the two together
+    cost a full-scale sweep 5-12% of its wall time. Runs held by a worker that is lost are rescheduled by the Dask scheduler on another worker
     (up to `distributed.scheduler.allowed-failures` times); a run writes its files atomically, so
     a repeated run leaves them exactly as one run would.
     """
@@ -176,7 +181,8 @@ class DaskExecutor:
             raise ExecutorError("--scheduler needs Dask: pip install 'gradsim[dask]'") from exc
         try:
             if self.address == "local":
-                settings = {SPAWN_ENV: worker_environ(dask.config.get(SPAWN_ENV, {})), WORKER_PROFILE: False}
+                settings = {SPAWN_ENV: worker_environ(dask.config.get(SPAWN_ENV, {})), WORKER_PROFILE: False,
+                            **MONITORING}
                 with hidden_main(), dask.config.set(settings):
                     self.cluster = LocalCluster(n_workers=self.n_workers or os.cpu_count() or 1, threads_per_worker=1,
                                                 processes=True, dashboard_address=None)

@@ -53,25 +53,36 @@ def test_serial_processes_and_a_dask_local_cluster_give_bit_identical_tables(tmp
 def test_local_dask_workers_keep_the_allocator_of_a_plain_process():
     """Dask's MALLOC_TRIM_THRESHOLD_ made every large numpy temporary a fresh mapping in its workers (7x the
     page faults, ~20% more CPU per run); our local workers start without it, and with Dask's other settings.
-    Its statistical profiler (a stack sample every 10 ms) made a sweep 3-19% slower: it is off there."""
+    Its statistical profiler (a stack sample every 10 ms) made a sweep 3-19% slower: it is off there.
+    Event-loop checks every 20 ms and system samples every 0.5 s cost it 5-12%: every 1 s and 2 s there."""
     import os
 
     import dask
     import distributed  # noqa: F401  (its defaults enter dask.config on import)
 
-    from sim.executors import SPAWN_ENV, WORKER_PROFILE, DaskExecutor
+    from sim.executors import MONITORING, SPAWN_ENV, WORKER_PROFILE, DaskExecutor
 
     before, profiled = dask.config.get(SPAWN_ENV), dask.config.get(WORKER_PROFILE)
+    intervals = {key: dask.config.get(key) for key in MONITORING}
     assert "MALLOC_TRIM_THRESHOLD_" in before, "Dask's default changed: revisit sim.executors.worker_environ"
     assert profiled, "Dask's default changed: revisit sim.executors.WORKER_PROFILE"
+    assert intervals == {"distributed.admin.tick.interval": "20ms",
+                         "distributed.admin.system-monitor.interval": "500ms"}, "revisit sim.executors.MONITORING"
+
+    def wake_ups(server) -> list[float]:
+        return [server.periodic_callbacks[name].callback_time for name in ("tick", "monitor")]
     with DaskExecutor("local", 2) as ex:
         trim = ex.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
         threads = ex.client.run(os.environ.get, "OMP_NUM_THREADS")
         sampling = ex.client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+        workers = ex.client.run(lambda dask_worker: wake_ups(dask_worker))
+        scheduler = ex.client.run_on_scheduler(lambda dask_scheduler: wake_ups(dask_scheduler))
     assert len(trim) == 2 and set(trim.values()) == {None}
     assert set(threads.values()) == {"1"}
     assert len(sampling) == 2 and not any(sampling.values())
+    assert [scheduler, *workers.values()] == [[1000, 2000]] * 3      # milliseconds
     assert dask.config.get(SPAWN_ENV) == before and dask.config.get(WORKER_PROFILE) == profiled
+    assert {key: dask.config.get(key) for key in MONITORING} == intervals
 
 
 def _obstruct(folder: Path, run_id: str) -> None:
