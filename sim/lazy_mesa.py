@@ -14,6 +14,7 @@ If Mesa was imported before `sim`, it is used as it is.
 """
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -27,7 +28,8 @@ _running = threading.RLock()
 
 
 class DeferredModule(types.ModuleType):
-    """A registered module that runs its code on the first read of anything but its identity."""
+    """A registered module that runs its code on the first read of anything but its identity. Other
+    threads wait until it has run; the thread running it reads it as it stands, as during an import."""
 
     def __getattribute__(self, attr: str):
         if attr in IDENTITY:
@@ -35,11 +37,15 @@ class DeferredModule(types.ModuleType):
         with _running:
             if type(self) is DeferredModule:
                 spec = object.__getattribute__(self, "__spec__")
+                if not isinstance(spec.loader, _DeferringLoader):
+                    return object.__getattribute__(self, attr)
                 loader = spec.loader.loader
                 spec.loader = loader
                 self.__loader__ = loader
-                self.__class__ = types.ModuleType
-                loader.exec_module(self)
+                try:
+                    loader.exec_module(self)
+                finally:
+                    self.__class__ = types.ModuleType
         return getattr(self, attr)
 
 
@@ -69,17 +75,17 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def import_mesa(deferred: Sequence[str] = DEFERRED) -> types.ModuleType:
-    """Import Mesa with `deferred` subpackages registered but not run (Mesa as it is if already imported)."""
-    if "mesa" in sys.modules:
-        return sys.modules["mesa"]
+def import_deferring(name: str, deferred: Sequence[str]) -> types.ModuleType:
+    """Import package `name` with its submodules `deferred` registered but not run until used (the
+    package as it is if it was already imported)."""
+    if name in sys.modules:
+        return sys.modules[name]
     finder = _DeferringFinder(deferred)
     sys.meta_path.insert(0, finder)
     try:
-        import mesa
+        return importlib.import_module(name)
     finally:
         sys.meta_path.remove(finder)
-    return mesa
 
 
-mesa = import_mesa()
+mesa = import_deferring("mesa", DEFERRED)

@@ -156,6 +156,47 @@ def test_the_model_leaves_mesa_s_unused_subpackages_unrun_until_used():
                            "devs": "mesa.experimental.devs", "types": ["module"]}
 
 
+def test_a_deferred_module_runs_once_and_other_threads_wait_for_it(tmp_path, monkeypatch):
+    """A second thread reading a deferred module while the first runs it waits for the whole module,
+    instead of finding it half run; the module runs once."""
+    import threading
+    import time
+    import types
+
+    from sim.lazy_mesa import DeferredModule, import_deferring
+
+    gate = types.SimpleNamespace(started=threading.Event(), go=threading.Event(), runs=0)
+    monkeypatch.setitem(sys.modules, "deferral_gate", gate)
+    package = tmp_path / "deferral_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import slow\n")
+    (package / "slow.py").write_text("import deferral_gate as g\ng.runs += 1\ng.started.set()\ng.go.wait(10)\n"
+                                     "VALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("deferral_probe", "deferral_probe.slow"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    probe = import_deferring("deferral_probe", ["deferral_probe.slow"])
+    assert type(sys.modules["deferral_probe.slow"]) is DeferredModule and gate.runs == 0
+    got: dict[str, object] = {}
+
+    def read(who: str) -> None:
+        try:
+            got[who] = probe.slow.VALUE
+        except AttributeError as exc:
+            got[who] = exc
+    first = threading.Thread(target=read, args=("first",))
+    first.start()
+    assert gate.started.wait(10)
+    second = threading.Thread(target=read, args=("second",))
+    second.start()
+    time.sleep(0.2)                       # the second reader is at the module while the first runs it
+    gate.go.set()
+    first.join(10)
+    second.join(10)
+    assert got == {"first": 42, "second": 42} and gate.runs == 1
+    assert type(probe.slow) is types.ModuleType
+
+
 def test_mesa_imported_before_the_model_is_used_as_it_is():
     code = "import mesa, sys; import sim.model; print(type(sys.modules['mesa.space']).__name__, sim.model.mesa is mesa)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
