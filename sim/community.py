@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .insurance import FEN
-from .lazy_mesa import mesa
+from .deferred import mesa
 
 if TYPE_CHECKING:
     from .model import GradedCareModel

@@ -16,12 +16,13 @@ docs/ODD.md §3.3.7 (removing in-province filing hurdles raised cross-region adm
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+
+from .deferred import special
 
 
 def filing_probability(beta: np.ndarray, saved_yuan: np.ndarray, hassle_yuan: np.ndarray) -> np.ndarray:
     """Probability of filing, given the income-weighted yuan filing saves and its hassle (broadcasting)."""
-    return expit(beta * (saved_yuan - hassle_yuan))
+    return special.expit(beta * (saved_yuan - hassle_yuan))
 
 
 def expected_cost(beta: np.ndarray, oop_filed: np.ndarray, oop_unfiled: np.ndarray, hassle_yuan: np.ndarray,

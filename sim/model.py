@@ -36,7 +36,7 @@ from .county import County, build_county
 from .episodes import Batch
 from .illness import (ATTEMPTS, N_RN, RN_CHOICE, RN_COST, RN_DOOR, RN_DOWN, RN_FILING, RN_LOS, RN_ORDER, IllnessModel,
                       thin_by_risk)
-from .lazy_mesa import mesa
+from .deferred import mesa
 from .patient import create_patient_agents
 from .population import Population, synthesize
 from .records import KERNEL_COUNTS, DayRecords, new_records

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 
-from .lazy_mesa import mesa
+from .deferred import mesa
 
 
 class Patient(mesa.Agent):

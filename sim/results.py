@@ -302,11 +302,11 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95, pred
     (replicates drew their own uncertain parameters); NaN when false or with fewer than
     MIN_PREDICTION_REPLICATES replicates.
     """
-    from scipy.special import stdtrit     # the t quantile scipy.stats.t.ppf returns, without importing scipy.stats
+    from .deferred import special         # stdtrit: the t quantile scipy.stats.t.ppf returns, without scipy.stats
     keys = ["scenario", "sample", "period", "indicator"]
     g = indicators.groupby(keys, sort=False, observed=True)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    q = stdtrit(np.maximum(out["n"].to_numpy() - 1, 1), 0.5 + level / 2)
+    q = special.stdtrit(np.maximum(out["n"].to_numpy() - 1, 1), 0.5 + level / 2)
     half = q * out["sd"] / np.sqrt(out["n"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
     base = indicators[indicators["scenario"] == baseline][["replicate", "sample", "period", "indicator", "value"]]
@@ -314,7 +314,7 @@ def summarize(indicators: pd.DataFrame, baseline: str, level: float = 0.95, pred
     paired["diff"] = paired["value"] - paired["value_base"]
     d = paired.groupby(keys, sort=False, observed=True)["diff"].agg(diff_mean="mean", diff_sd="std",
                                                                      diff_n="count").reset_index()
-    qd = stdtrit(np.maximum(d["diff_n"].to_numpy() - 1, 1), 0.5 + level / 2)
+    qd = special.stdtrit(np.maximum(d["diff_n"].to_numpy() - 1, 1), 0.5 + level / 2)
     dh = qd * d["diff_sd"] / np.sqrt(d["diff_n"])
     d["diff_ci_low"], d["diff_ci_high"] = d["diff_mean"] - dh, d["diff_mean"] + dh
     out = _prediction(out, g, keys, level, prediction, "")

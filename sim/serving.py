@@ -5,17 +5,17 @@ the door, and trust. `Serving` is a mixin of GradedCareModel; the state stays on
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
 
 from . import insurance
 from .capacity import draw_los
+from .deferred import special
 from .episodes import Batch
 from .illness import N_RN, RN_COST, RN_DOWN, RN_LOS
 
 
 def _normal(u: np.ndarray) -> np.ndarray:
     """Standard normal numbers from an episode's uniform ones (kept off the 0 and 1 edges)."""
-    return ndtri(np.minimum(np.maximum(u, 1e-12), 1.0 - 1e-12))
+    return special.ndtri(np.minimum(np.maximum(u, 1e-12), 1.0 - 1e-12))
 
 
 class Serving:

@@ -40,9 +40,9 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from scipy.special import ndtr
 
 from . import choice as choice_rules
+from .deferred import special
 from .illness import N_RN
 
 STEADY_WARMUP_DAYS = 7        # simulated days after the fill: pending episodes and waits (assumption)
@@ -65,7 +65,7 @@ def los_pmf(mean: np.ndarray, sd_log: float, max_days: int) -> np.ndarray:
     """(..., max_days + 1) probabilities of each whole stay 0..max_days under sim.capacity.draw_los."""
     mu = np.log(np.asarray(mean, dtype=float))[..., None] - 0.5 * sd_log ** 2
     edges = np.log(np.arange(1, max_days) + 0.5)               # rint boundaries between l and l + 1
-    cdf = ndtr((edges - mu) / sd_log) if sd_log > 0 else (edges >= mu).astype(float)
+    cdf = special.ndtr((edges - mu) / sd_log) if sd_log > 0 else (edges >= mu).astype(float)
     inner = np.diff(cdf, axis=-1, prepend=0.0, append=1.0)      # P(L = 1..max_days)
     return np.concatenate([np.zeros(inner.shape[:-1] + (1,)), inner], axis=-1)
 

@@ -1,16 +1,20 @@
-"""Mesa, imported with the subpackages the model never uses left unrun until something uses them.
+"""Libraries imported without running the parts the model never uses, until something uses them.
 
-`import mesa` runs every Mesa subpackage: `mesa.space` imports networkx and `mesa.experimental`
-(Mesa 3.3) or `mesa.discrete_space` (3.5) scipy.spatial and scipy.sparse: 0.15-0.25 s of CPU and
-17 MB of the seed county's peak in every process that runs the model, for grids and spaces it never builds
-(docs/performance.md, "Where the seed county's peak memory goes"). Here those subpackages are registered
-but run on their first use, as the standard library's `importlib.util.LazyLoader` does, so
-`mesa.space.MultiGrid`, `import mesa.discrete_space` or the dashboard's `mesa.visualization` work
-as before. LazyLoader itself cannot be used: Mesa's own import logs through `inspect.stack()`, which
-reads every loaded module's `__file__` and so would run them all; a deferred module here answers its
-identity (name, file, spec, loader) without running.
+- **Mesa** (`from sim.deferred import mesa`): `import mesa` runs every Mesa subpackage. In Mesa 3.3
+  `mesa.space` imports networkx and `mesa.experimental` scipy.spatial and scipy.sparse; in Mesa 3.5
+  `mesa.discrete_space` imports both. The model builds no grid or space: 0.15-0.25 s of CPU and
+  17 MB of the seed county's peak in every process that runs it.
+- **scipy.special** (`from sim.deferred import special`: `ndtri`, `ndtr`, `expit`, `stdtrit`): scipy's
+  array-API layer (1.17, 1.18) copies numpy's namespace by reading every name numpy lists, which
+  imports numpy's lazily loaded submodules (f2py with charset_normalizer, testing with unittest,
+  polynomial, ...): 0.12-0.14 s of CPU and 6 MB for modules nothing here calls.
 
-If Mesa was imported before `sim`, it is used as it is.
+Those modules are registered in `sys.modules` but run on their first use, as the standard library's
+`importlib.util.LazyLoader` does, so `mesa.space.MultiGrid`, the dashboard's `mesa.visualization` or
+`numpy.testing` work as before. LazyLoader itself cannot be used: Mesa's own import logs through
+`inspect.stack()`, which reads every loaded module's `__file__` and so would run them all; a deferred
+module here answers its identity (name, file, spec, loader) without running (docs/performance.md,
+"Where the seed county's peak memory goes"). A library imported before `sim` is used as it is.
 """
 from __future__ import annotations
 
@@ -22,8 +26,11 @@ import threading
 import types
 from collections.abc import Sequence
 
-DEFERRED = ("mesa.space", "mesa.experimental", "mesa.experimental.continuous_space", "mesa.discrete_space")
+MESA_UNUSED = ("mesa.space", "mesa.experimental", "mesa.experimental.continuous_space", "mesa.discrete_space")
+NUMPY_UNUSED = ("numpy.char", "numpy.core", "numpy.ctypeslib", "numpy.f2py", "numpy.polynomial", "numpy.rec",
+                "numpy.strings", "numpy.testing")
 IDENTITY = frozenset({"__name__", "__file__", "__cached__", "__spec__", "__loader__", "__package__", "__class__"})
+PYTHON_CODE = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader)
 _running = threading.RLock()
 
 
@@ -69,7 +76,7 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         if name not in self.names:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path, target)
-        if spec is None or not hasattr(spec.loader, "exec_module"):
+        if not isinstance(getattr(spec, "loader", None), PYTHON_CODE):      # an extension module makes its own
             return None
         spec.loader = _DeferringLoader(spec.loader)
         return spec
@@ -88,4 +95,10 @@ def import_deferring(name: str, deferred: Sequence[str]) -> types.ModuleType:
         sys.meta_path.remove(finder)
 
 
-mesa = import_deferring("mesa", DEFERRED)
+def __getattr__(name: str) -> types.ModuleType:
+    """`mesa` and `special` (scipy.special), each imported only when asked for."""
+    if name == "mesa":
+        return import_deferring("mesa", MESA_UNUSED)
+    if name == "special":
+        return import_deferring("scipy.special", NUMPY_UNUSED)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
