@@ -161,9 +161,9 @@ class DaskExecutor:
     3-19% slower (docs/performance.md, "Sweeps"). Its scheduler and workers check their event loops
     every second instead of every 20 ms and sample the system every 2 s instead of 0.5 s
     (`MONITORING`): each wake-up takes the interpreter's lock from the run, and the two together
-    cost a full-scale sweep 5-12% of its wall time. Runs held by a worker that is lost are rescheduled by the Dask scheduler on another worker
-    (up to `distributed.scheduler.allowed-failures` times); a run writes its files atomically, so
-    a repeated run leaves them exactly as one run would.
+    cost a full-scale sweep 5-12% of its wall time. Runs held by a worker that is lost are rescheduled
+    by the Dask scheduler on another worker (up to `distributed.scheduler.allowed-failures` times); a
+    run writes its files atomically, so a repeated run leaves them exactly as one run would.
     """
     name = "dask"
 

@@ -145,7 +145,8 @@ from mesa.discrete_space import OrthogonalMooreGrid
 import mesa.experimental.devs
 got["used"] = {"one_class": len({id(g) for g in grids}) == 1, "grid": [grid.width, grid.height, len(grid.agents)],
                "moore": OrthogonalMooreGrid.__name__, "devs": mesa.experimental.devs.__name__,
-               "types": sorted({type(sys.modules[m]).__name__ for m in ("mesa.space", "mesa.discrete_space", "mesa.experimental")})}
+               "types": sorted({type(sys.modules[m]).__name__
+                                for m in ("mesa.space", "mesa.discrete_space", "mesa.experimental")})}
 print(json.dumps(got))
 """
 
